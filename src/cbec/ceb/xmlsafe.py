@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import re
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -82,7 +83,7 @@ def parse_xml(source: bytes | str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
         raise XmlRefused(f"报文编码无法识别：{exc}", f"the message encoding cannot be read: {exc}") from exc
     if root is None:
         raise XmlRefused("报文为空", "the message is empty")
-    docinfo = root.getroottree().docinfo
+    docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise _doctype_refused()
     return root

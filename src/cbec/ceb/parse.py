@@ -1,0 +1,173 @@
+"""Parse CEB messages from bytes, text or files into typed `Message` objects.
+
+Tolerant of what real traffic contains (``ceb:`` prefix, default namespace or none, GBK declarations, a BOM,
+unknown elements, elements out of order, a DxpMsg envelope around the message) and never silent about it:
+every deviation becomes a parse note that `check` reports with its path.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+from lxml import etree
+
+from cbec.ceb.catalogue.messages import DS_NAMESPACE, MESSAGE_TYPES, NAMESPACE
+from cbec.ceb.catalogue.spec import FieldSpec, NodeSpec, message_spec
+from cbec.ceb.errors import UnknownMessage
+from cbec.ceb.model import ExtendMessage, Message, Node, Value
+from cbec.ceb.problems import SCHEMA_CODE, Problem
+from cbec.ceb.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
+
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
+_INT = re.compile(r"[+-]?\d+\Z")
+_ROOT = re.compile(r"(CEB\d{3})(Message)?\Z")
+_CEB_NS = "{" + NAMESPACE + "}"
+_DS_SIGNATURE = "{" + DS_NAMESPACE + "}Signature"
+
+
+def convert(spec: FieldSpec, text: str) -> Value:
+    """Typed value of `text` for a field; the raw text when it does not fit the type."""
+    if spec.type == "string":
+        return text
+    stripped = text.strip()
+    if spec.type == "decimal":
+        return Decimal(stripped) if _DECIMAL.match(stripped) else text
+    return int(stripped) if _INT.match(stripped) else text
+
+
+def parse(source: bytes | str | Path | etree._Element, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Message:
+    """Parse one CEB message (or a DxpMsg carrying one) into a `Message`."""
+    root = source if isinstance(source, etree._Element) else parse_xml(source, max_bytes=max_bytes)
+    name = _local(root.tag)
+    if name == "DxpMsg":
+        from cbec.ceb import dxp  # the envelope module sits beside this one
+
+        envelope = dxp.unwrap(etree.tostring(root))
+        return parse(envelope.data, max_bytes=max_bytes)
+    return parse_element(root)
+
+
+def parse_element(root: etree._Element) -> Message:
+    """Build a `Message` from an already parsed root element."""
+    name = _local(root.tag)
+    match = _ROOT.match(name)
+    if not match or match.group(1) not in MESSAGE_TYPES:
+        raise UnknownMessage(
+            f"无法识别的报文类型：根元素为 <{name}>，应为 CEBnnnMessage",
+            f"unknown message type: the root element is <{name}>, expected CEBnnnMessage",
+        )
+    spec = message_spec(match.group(1))
+    notes: list[Problem] = []
+    if match.group(2) is None:
+        notes.append(_note(name, "root_name", f"根元素应为 {spec.type.root}", f"the root element must be {spec.type.root}"))
+    ns = etree.QName(root).namespace
+    form = "none" if ns is None else ("prefix" if root.prefix else "default")
+    if ns is not None and ns != NAMESPACE:
+        notes.append(_note(name, "namespace", f"命名空间应为 {NAMESPACE}", f"the namespace must be {NAMESPACE}"))
+    msg = Message(
+        spec.root,
+        guid=root.get("guid", ""),
+        version=root.get("version", ""),
+        namespace_form=form,
+        parse_notes=notes,
+    )
+    for attr in ("guid", "version"):
+        if root.get(attr) is None:
+            notes.append(_note(f"@{attr}", "required", f"缺少必填属性 {attr}", f"required attribute {attr} is missing"))
+    _fill(msg, root, spec.root, "", notes, msg)
+    return msg
+
+
+def _local(tag: object) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _note(path: str, rule: str, zh: str, en: str, severity: str = "error") -> Problem:
+    return Problem(SCHEMA_CODE, path, "error" if severity == "error" else "warning", rule, zh, en)
+
+
+def _fill(node: Node, el: etree._Element, spec: NodeSpec, path: str, notes: list[Problem], msg: Message) -> None:
+    order = spec.order
+    fields = spec.fields
+    children = spec.children
+    values = node.values
+    last = -1
+    misplaced = False
+    counts: dict[str, int] = {}
+    prefix = f"{path}/" if path else ""
+    for child in el:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue  # comments and processing instructions carry no data
+        if tag == _DS_SIGNATURE and "Signature" in order:
+            msg.signature = etree.tostring(child, encoding="utf-8")
+            misplaced = misplaced or order["Signature"] < last
+            last = order["Signature"]
+            continue
+        local = tag[len(_CEB_NS) :] if tag.startswith(_CEB_NS) else tag.rpartition("}")[2]
+        pos = order.get(local)
+        if pos is None:
+            node.extra.append((local, child.text or ""))
+            severity = "warning" if msg.type.kind != "declaration" else "error"
+            notes.append(
+                _note(
+                    prefix + local,
+                    "unknown_element",
+                    f"元素 <{local}> 不属于 {spec.name} 的报文定义，已保留",
+                    f"element <{local}> is not defined for {spec.name} in the schema; kept",
+                    severity,
+                )
+            )
+            continue
+        if pos < last:
+            misplaced = True
+        last = pos
+        field = fields.get(local)
+        if field is not None:
+            if local in values:
+                notes.append(
+                    _note(prefix + local, "duplicate", f"字段 {local} 重复出现", f"field {local} appears more than once")
+                )
+                continue
+            if len(child):
+                notes.append(
+                    _note(prefix + local, "not_simple", f"字段 {local} 不应包含子元素", f"field {local} must not contain elements")
+                )
+            values[local] = convert(field, child.text or "")
+            continue
+        if local in children:
+            n = counts.get(local, 0) + 1
+            counts[local] = n
+            sub = Node(children[local].node)
+            _fill(sub, child, sub.spec, f"{prefix}{local}[{n}]", notes, msg)
+            node.children.setdefault(local, []).append(sub)
+            continue
+        if local == "ExtendMessage" and isinstance(node, Message):
+            node.extend = _extend(child)
+    if misplaced:
+        notes.append(
+            _note(
+                path or spec.name,
+                "order",
+                f"{spec.name} 的子元素顺序与报文定义不一致（按 XSD 顺序输出可修正）",
+                f"the children of {spec.name} are not in schema order (rendering fixes it)",
+            )
+        )
+
+
+def _extend(el: etree._Element) -> ExtendMessage:
+    ext = ExtendMessage()
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue
+        local = _local(child.tag)
+        if local == "name":
+            ext.name = child.text or ""
+        elif local == "version":
+            ext.version = child.text or ""
+        elif local == "Message":
+            inner = [c for c in child if isinstance(c.tag, str)]
+            ext.message = etree.tostring(inner[0], encoding="utf-8") if inner else None
+    return ext
