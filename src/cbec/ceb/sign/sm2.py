@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from cbec.ceb.errors import SignatureError
-from cbec.ceb.sign.der import INTEGER, SEQUENCE, DerError, der_children, der_read, encode_integer, encode_sequence
+from cbec.ceb.sign.der import INTEGER, SEQUENCE, der_children, der_read, encode_integer, encode_sequence
 
 #: Distinguishing ID most SM2 implementations (GM/T 0009) use when none is agreed; customs publishes none.
 DEFAULT_SM2_ID = b"1234567812345678"
@@ -179,12 +179,15 @@ class Sm2PublicKey:
             rhs = (x * x * x + A * x + B) % P
             y = pow(rhs, (P + 1) // 4, P)  # P ≡ 3 (mod 4)
             if y * y % P != rhs:
-                raise SignatureError("SM2 公钥不在曲线上", "the SM2 public key is not a point on the SM2 curve")
+                raise SignatureError(
+                    "SM2 公钥不在曲线上", "the SM2 public key is not a point on the SM2 curve"
+                )
             if (y & 1) != (data[0] & 1):
                 y = P - y
             return cls(x, y)
         raise SignatureError(
-            f"SM2 公钥编码无法识别（{len(data)} 字节）", f"unrecognised SM2 public key encoding ({len(data)} bytes)"
+            f"SM2 公钥编码无法识别（{len(data)} 字节）",
+            f"unrecognised SM2 public key encoding ({len(data)} bytes)",
         )
 
     def to_bytes(self) -> bytes:
@@ -197,9 +200,7 @@ class Sm2PublicKey:
         if bits > 0xFFFF:
             raise SignatureError("SM2 区分标识过长", "the SM2 distinguishing ID is too long")
         return sm3(
-            bits.to_bytes(2, "big")
-            + sm2_id
-            + b"".join(_int32(v) for v in (A, B, GX, GY, self.x, self.y))
+            bits.to_bytes(2, "big") + sm2_id + b"".join(_int32(v) for v in (A, B, GX, GY, self.x, self.y))
         )
 
     def verify(self, signature: bytes, data: bytes, sm2_id: bytes = DEFAULT_SM2_ID) -> bool:
@@ -252,7 +253,9 @@ class Sm2PrivateKey:
         assert point is not None  # d < n, so d·G is never infinity
         return Sm2PublicKey(*point)
 
-    def sign(self, data: bytes, sm2_id: bytes = DEFAULT_SM2_ID, public_key: Sm2PublicKey | None = None) -> bytes:
+    def sign(
+        self, data: bytes, sm2_id: bytes = DEFAULT_SM2_ID, public_key: Sm2PublicKey | None = None
+    ) -> bytes:
         """SM3withSM2 signature over `data`, returned as raw r‖s (64 bytes)."""
         pub = public_key or self.public_key
         e = int.from_bytes(sm3(pub.z_value(sm2_id) + data), "big")
@@ -292,18 +295,16 @@ def raw_to_der(signature: bytes) -> bytes:
     if len(signature) != 64:
         raise ValueError("a raw SM2 signature is 64 bytes")
     return encode_sequence(
-        encode_integer(int.from_bytes(signature[:32], "big")), encode_integer(int.from_bytes(signature[32:], "big"))
+        encode_integer(int.from_bytes(signature[:32], "big")),
+        encode_integer(int.from_bytes(signature[32:], "big")),
     )
 
 
 def _der_to_rs(signature: bytes) -> tuple[int, int]:
-    try:
-        tag, body, end = der_read(signature, 0)
-        if tag != SEQUENCE or end != len(signature):
-            raise ValueError("not a DER SEQUENCE")
-        items = der_children(body)
-        if len(items) != 2 or any(t != INTEGER or not v or v[0] & 0x80 for t, v in items):
-            raise ValueError("not two positive INTEGERs")
-        return int.from_bytes(items[0][1], "big"), int.from_bytes(items[1][1], "big")
-    except DerError as exc:
-        raise ValueError(str(exc)) from exc
+    tag, body, end = der_read(signature, 0)  # DerError is a ValueError
+    if tag != SEQUENCE or end != len(signature):
+        raise ValueError("not a DER SEQUENCE")
+    items = der_children(body)
+    if len(items) != 2 or any(t != INTEGER or not v or v[0] & 0x80 for t, v in items):
+        raise ValueError("not two positive INTEGERs")
+    return int.from_bytes(items[0][1], "big"), int.from_bytes(items[1][1], "big")
