@@ -10,7 +10,7 @@ from cbec.ceb.catalogue import MESSAGE_TYPES, MessageType, message_type
 from cbec.ceb.catalogue.spec import MessageSpec, all_message_specs, message_spec
 from cbec.ceb.check import CheckOptions, check
 from cbec.ceb.errors import CebError, SignatureError, UnknownMessage, XmlRefused
-from cbec.ceb.model import ExtendMessage, Message, Node
+from cbec.ceb.model import ExtendMessage, Message, Node, new_message
 from cbec.ceb.parse import parse
 from cbec.ceb.problems import Problem, has_errors
 from cbec.ceb.render import render
@@ -33,6 +33,7 @@ __all__ = [
     "has_errors",
     "message_spec",
     "message_type",
+    "new_message",
     "parse",
     "render",
 ]

@@ -8,6 +8,7 @@ Absent elements are absent (not ``None``); present-but-empty elements are ``""``
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,6 +45,26 @@ class Node:
 
     def get(self, name: str, default: Value | None = None) -> Value | None:
         return self.values.get(name, default)
+
+    def set(self, **values: Value | None) -> Node:
+        """Set fields by their official names (None removes one); unknown names are refused."""
+        for name, value in values.items():
+            if name not in self.spec.fields:
+                raise KeyError(f"{self.spec.name} 没有字段 {name} / {self.spec.name} has no field {name!r}")
+            if value is None:
+                self.values.pop(name, None)
+            else:
+                self.values[name] = value
+        return self
+
+    def add(self, name: str, **values: Value | None) -> Node:
+        """Append a new child node `name` with the given field values and return it."""
+        child_spec = self.spec.children.get(name)
+        if child_spec is None:
+            raise KeyError(f"{self.spec.name} 没有子节点 {name} / {self.spec.name} has no child node {name!r}")
+        child = Node(child_spec.node).set(**values)
+        self.children.setdefault(name, []).append(child)
+        return child
 
     def child(self, name: str) -> Node | None:
         nodes = self.children.get(name)
@@ -117,6 +138,11 @@ class Message(Node):
         )
 
     __hash__ = None
+
+
+def new_message(code: str, *, guid: str | None = None, version: str = "1.0") -> Message:
+    """An empty message of type `code` (``CEB311`` …) with a fresh upper-case guid."""
+    return Message(message_spec(code).root, guid=guid or str(uuid.uuid4()).upper(), version=version)
 
 
 def walk(node: Node, path: str = "") -> Iterator[tuple[str, Node]]:
