@@ -90,13 +90,22 @@ def check_node(node: Node, spec: NodeSpec, path: str, ctx: Context) -> None:
     """Structural checks of one node and, recursively, its children."""
     prefix = f"{path}/" if path else ""
     values = node.values
-    for field in spec.fields.values():
-        value = values.get(field.name)
-        if value is None:
-            if field.required:
-                _missing(field, prefix + field.name, ctx)
+    fields = spec.fields
+    missing = spec.required.difference(values)
+    if missing:
+        for name in sorted(missing, key=spec.order.__getitem__):
+            _missing(fields[name], prefix + name, ctx)
+    for name, value in values.items():
+        field = fields[name]
+        fast = field.fast_range
+        if fast is not None and type(value) is str and fast[0] <= len(value) <= fast[1]:
             continue
-        check_value(field, value, prefix + field.name, ctx)
+        if type(value) is Decimal and field.total_digits is not None and field.fraction_digits is not None:
+            sign, digits, exponent = value.as_tuple()
+            if (not sign and type(exponent) is int and exponent >= -field.fraction_digits
+                    and len(digits) + max(exponent, 0) <= field.total_digits):
+                continue
+        check_value(field, value, prefix + name, ctx)
     for name, child in spec.children.items():
         nodes = node.children.get(name, ())
         count = len(nodes)
@@ -106,9 +115,12 @@ def check_node(node: Node, spec: NodeSpec, path: str, ctx: Context) -> None:
         elif child.max_occurs is not None and count > child.max_occurs:
             ctx.add(prefix + name, "max_occurs", f"节点 {name} 出现 {count} 次，最多 {child.max_occurs} 次",
                     f"node {name} occurs {count} times, at most {child.max_occurs} allowed")
-        repeated = child.repeated
-        for i, sub in enumerate(nodes, 1):
-            check_node(sub, child.node, f"{prefix}{name}[{i}]" if repeated else prefix + name, ctx)
+        if child.repeated:
+            for i, sub in enumerate(nodes, 1):
+                check_node(sub, child.node, f"{prefix}{name}[{i}]", ctx)
+        else:
+            for sub in nodes:
+                check_node(sub, child.node, prefix + name, ctx)
 
 
 def _missing(field: FieldSpec, path: str, ctx: Context) -> None:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from cbec.ceb.catalogue.messages import MessageType
-from cbec.ceb.catalogue.spec import MessageSpec, NodeSpec, message_spec
+from cbec.ceb.catalogue.spec import MessageSpec, NodeSpec, message_spec, message_spec_of
 from cbec.ceb.problems import Problem
 
 Value = str | int | Decimal
@@ -111,7 +111,7 @@ class Message(Node):
 
     @property
     def mspec(self) -> MessageSpec:
-        return message_spec(self.spec.name)
+        return message_spec_of(self.spec)
 
     @property
     def type(self) -> MessageType:

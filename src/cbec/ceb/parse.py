@@ -14,7 +14,7 @@ from pathlib import Path
 from lxml import etree
 
 from cbec.ceb.catalogue.messages import DS_NAMESPACE, MESSAGE_TYPES, NAMESPACE
-from cbec.ceb.catalogue.spec import FieldSpec, NodeSpec, message_spec
+from cbec.ceb.catalogue.spec import ChildSpec, FieldSpec, NodeSpec, message_spec
 from cbec.ceb.errors import UnknownMessage
 from cbec.ceb.model import ExtendMessage, Message, Node, Value
 from cbec.ceb.problems import SCHEMA_CODE, Problem
@@ -23,7 +23,6 @@ from cbec.ceb.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
 _INT = re.compile(r"[+-]?\d+\Z")
 _ROOT = re.compile(r"(CEB\d{3})(Message)?\Z")
-_CEB_NS = "{" + NAMESPACE + "}"
 _DS_SIGNATURE = "{" + DS_NAMESPACE + "}Signature"
 
 
@@ -88,10 +87,20 @@ def _note(path: str, rule: str, zh: str, en: str, severity: str = "error") -> Pr
     return Problem(SCHEMA_CODE, path, "error" if severity == "error" else "warning", rule, zh, en)
 
 
+_LOCAL: dict[str, str] = {}
+
+
+def _local_name(tag: str) -> str:
+    local = _LOCAL.get(tag)
+    if local is None:
+        local = tag.rpartition("}")[2]
+        if len(_LOCAL) < 4096:  # bounded: hostile input could invent many namespaces
+            _LOCAL[tag] = local
+    return local
+
+
 def _fill(node: Node, el: etree._Element, spec: NodeSpec, path: str, notes: list[Problem], msg: Message) -> None:
-    order = spec.order
-    fields = spec.fields
-    children = spec.children
+    index = spec.index
     values = node.values
     last = -1
     misplaced = False
@@ -99,33 +108,27 @@ def _fill(node: Node, el: etree._Element, spec: NodeSpec, path: str, notes: list
     prefix = f"{path}/" if path else ""
     for child in el:
         tag = child.tag
-        if not isinstance(tag, str):
+        if type(tag) is not str:
             continue  # comments and processing instructions carry no data
-        if tag == _DS_SIGNATURE and "Signature" in order:
+        if tag == _DS_SIGNATURE and "Signature" in index:
             msg.signature = etree.tostring(child, encoding="utf-8")
-            misplaced = misplaced or order["Signature"] < last
-            last = order["Signature"]
+            pos = spec.order["Signature"]
+            misplaced = misplaced or pos < last
+            last = pos
             continue
-        local = tag[len(_CEB_NS) :] if tag.startswith(_CEB_NS) else tag.rpartition("}")[2]
-        pos = order.get(local)
-        if pos is None:
-            node.extra.append((local, child.text or ""))
-            severity = "warning" if msg.type.kind != "declaration" else "error"
-            notes.append(
-                _note(
-                    prefix + local,
-                    "unknown_element",
-                    f"元素 <{local}> 不属于 {spec.name} 的报文定义，已保留",
-                    f"element <{local}> is not defined for {spec.name} in the schema; kept",
-                    severity,
-                )
-            )
-            continue
+        entry = index.get(tag)
+        if entry is None:
+            local = _local_name(tag)
+            entry = index.get(local)
+            if entry is None:
+                _unknown(node, child, local, prefix, spec, notes, msg)
+                continue
+        pos, item = entry
+        local = item.name
         if pos < last:
             misplaced = True
         last = pos
-        field = fields.get(local)
-        if field is not None:
+        if type(item) is FieldSpec:
             if local in values:
                 notes.append(
                     _note(prefix + local, "duplicate", f"字段 {local} 重复出现", f"field {local} appears more than once")
@@ -135,16 +138,18 @@ def _fill(node: Node, el: etree._Element, spec: NodeSpec, path: str, notes: list
                 notes.append(
                     _note(prefix + local, "not_simple", f"字段 {local} 不应包含子元素", f"field {local} must not contain elements")
                 )
-            values[local] = convert(field, child.text or "")
-            continue
-        if local in children:
-            n = counts.get(local, 0) + 1
-            counts[local] = n
-            sub = Node(children[local].node)
-            _fill(sub, child, sub.spec, f"{prefix}{local}[{n}]", notes, msg)
+            text = child.text or ""
+            values[local] = text if item.type == "string" else convert(item, text)
+        elif type(item) is ChildSpec:
+            sub = Node(item.node)
+            if item.repeated:
+                n = counts.get(local, 0) + 1
+                counts[local] = n
+                _fill(sub, child, item.node, f"{prefix}{local}[{n}]", notes, msg)
+            else:
+                _fill(sub, child, item.node, prefix + local, notes, msg)
             node.children.setdefault(local, []).append(sub)
-            continue
-        if local == "ExtendMessage" and isinstance(node, Message):
+        elif local == "ExtendMessage" and isinstance(node, Message):
             node.extend = _extend(child)
     if misplaced:
         notes.append(
@@ -155,6 +160,20 @@ def _fill(node: Node, el: etree._Element, spec: NodeSpec, path: str, notes: list
                 f"the children of {spec.name} are not in schema order (rendering fixes it)",
             )
         )
+
+
+def _unknown(node: Node, child: etree._Element, local: str, prefix: str, spec: NodeSpec, notes: list[Problem],
+             msg: Message) -> None:
+    node.extra.append((local, child.text or ""))
+    notes.append(
+        _note(
+            prefix + local,
+            "unknown_element",
+            f"元素 <{local}> 不属于 {spec.name} 的报文定义，已保留",
+            f"element <{local}> is not defined for {spec.name} in the schema; kept",
+            "warning" if msg.type.kind != "declaration" else "error",
+        )
+    )
 
 
 def _extend(el: etree._Element) -> ExtendMessage:

@@ -37,6 +37,8 @@ class FieldSpec:
     collapse: bool
     fmt: str | None
     codes: CodeList | None
+    #: (min, max) length when a plain string needs nothing but a length check: the check's fast path
+    fast_range: tuple[int, int] | None = None
 
     @property
     def length_text(self) -> str:
@@ -96,14 +98,22 @@ class NodeSpec:
     children: dict[str, ChildSpec] = field(default_factory=dict)
     #: position of each element name in the XSD sequence, to detect out-of-order input
     order: dict[str, int] = field(default_factory=dict)
+    #: element name -> (position, item): one lookup per element on the parse hot path
+    index: dict[str, tuple[int, Item]] = field(default_factory=dict)
+    #: names of required fields, for a set difference instead of a loop when checking
+    required: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for pos, item in enumerate(self.items):
             self.order[item.name] = pos
+            self.index[item.name] = (pos, item)
+            # Also by qualified tag, so parsing needs no name splitting for the usual namespace.
+            self.index["{http://www.chinaport.gov.cn/ceb}" + item.name] = (pos, item)
             if isinstance(item, FieldSpec):
                 self.fields[item.name] = item
             elif isinstance(item, ChildSpec):
                 self.children[item.name] = item
+        object.__setattr__(self, "required", frozenset(f.name for f in self.fields.values() if f.required))
 
     @property
     def slot_names(self) -> tuple[str, ...]:
@@ -136,6 +146,15 @@ class MessageSpec:
         return None
 
 
+def _fast_range(ftype: str, min_len: int | None, max_len: int | None, collapse: bool, fname: str, key: str,
+                direction: str) -> tuple[int, int] | None:
+    if ftype != "string" or collapse or codes.value_format(fname, min_len, max_len) is not None:
+        return None
+    if codes.code_list(direction, key, fname) is not None:
+        return None
+    return (max(min_len or 0, 1), max_len if max_len is not None else 1 << 30)
+
+
 def _build_node(key: str, cache_: dict[str, NodeSpec]) -> NodeSpec:
     if key in cache_:
         return cache_[key]
@@ -162,6 +181,7 @@ def _build_node(key: str, cache_: dict[str, NodeSpec]) -> NodeSpec:
                     collapse=collapse,
                     fmt=codes.value_format(fname, min_len, max_len),
                     codes=codes.code_list(direction, key, fname),
+                    fast_range=_fast_range(ftype, min_len, max_len, collapse, fname, key, direction),
                 )
             )
         elif tag == "C":
@@ -186,6 +206,16 @@ def _all() -> dict[str, MessageSpec]:
 def message_spec(code_or_root: str) -> MessageSpec:
     """The specification of a message type, by ``CEB621``, ``CEB621Message`` or ``621``."""
     return _all()[message_type(code_or_root).code]
+
+
+def message_spec_of(root: NodeSpec) -> MessageSpec:
+    """The message specification whose root node is `root` (a dict lookup, for hot paths)."""
+    return _by_root()[root.key]
+
+
+@cache
+def _by_root() -> dict[str, MessageSpec]:
+    return {m.root.key: m for m in _all().values()}
 
 
 def all_message_specs() -> tuple[MessageSpec, ...]:

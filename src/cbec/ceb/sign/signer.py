@@ -140,5 +140,6 @@ def _read(path: str | Path, what_zh: str, what_en: str) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise SignatureError(
-            f"无法读取{what_zh}文件 {path}：{exc.strerror}", f"cannot read the {what_en} file {path}: {exc.strerror}"
+            f"无法读取{what_zh}文件 {path}：{exc.strerror}",
+            f"cannot read the {what_en} file {path}: {exc.strerror}",
         ) from exc

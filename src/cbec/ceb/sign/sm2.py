@@ -12,7 +12,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from cbec.ceb.errors import SignatureError
 from cbec.ceb.sign.der import INTEGER, SEQUENCE, der_children, der_read, encode_integer, encode_sequence
@@ -224,7 +224,7 @@ class Sm2PublicKey:
         return _cached_table(self.x, self.y)
 
 
-@cache
+@lru_cache(maxsize=64)
 def _cached_table(x: int, y: int) -> list[_Jacobian]:
     # Verifying many messages from one certificate reuses the precomputed multiples.
     return _table((x, y, 1))

@@ -1,0 +1,128 @@
+"""`make bench`: measure the message standard's throughput and append the results to BENCHMARKS.md.
+
+Method: one process pinned to one CPU core; each operation runs in batches for a fixed time after a
+warm-up, five rounds; the median round is reported as messages per second. Messages are CEB311 and CEB621
+with three item lines (cbec.ceb.examples), rendered both pretty-printed and compact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cbec.ceb import check, parse, render
+from cbec.ceb.examples import list_621, order_311
+
+ROUNDS = 5
+ROUND_SECONDS = 1.0
+
+
+def rate(fn: Callable[[], object]) -> float:
+    """Median calls per second over ROUNDS rounds of ~ROUND_SECONDS each."""
+    for _ in range(200):
+        fn()
+    results = []
+    for _ in range(ROUNDS):
+        n = 0
+        start = time.perf_counter()
+        while True:
+            for _ in range(100):
+                fn()
+            n += 100
+            elapsed = time.perf_counter() - start
+            if elapsed >= ROUND_SECONDS:
+                break
+        results.append(n / elapsed)
+    return statistics.median(results)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return out.stdout.strip() + (" (uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--write", type=Path, help="append a results section to this Markdown file")
+    args = ap.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+    rows = []
+    for name, build in (("CEB311", order_311), ("CEB621", list_621)):
+        message = build(3)
+        for form, pretty in (("pretty", True), ("compact", False)):
+            xml = render(message, pretty=pretty)
+            assert not [p for p in check(parse(xml)) if p.is_error], "benchmark message must be valid"
+            parse_rate = rate(lambda x=xml: parse(x))
+            check_rate = rate(lambda x=xml: check(parse(x)))
+            render_rate = rate(lambda m=message, p=pretty: render(m, pretty=p))
+            rows.append((name, form, len(xml), parse_rate, check_rate, render_rate))
+            print(
+                f"{name} {form:7} {len(xml):5} B  parse {parse_rate:8.0f}/s  parse+check {check_rate:8.0f}/s  "
+                f"render {render_rate:8.0f}/s",
+                flush=True,
+            )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    if args.write:
+        lines = [
+            "",
+            f"## Message standard — {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+            "",
+            f"- Machine: {machine()}",
+            f"- Commit: {commit()}",
+            "- Method: `make bench` (bench/run.py): one process pinned to one core; per operation a warm-up, "
+            f"then {ROUNDS} rounds of ~{ROUND_SECONDS:.0f} s; median round. Messages: CEB311 and CEB621 with 3 item "
+            "lines built by cbec.ceb.examples, parsed from bytes with the hardened parser. Target: parse+check "
+            "≥ 8,000 messages/s on one core.",
+            f"- Peak RSS of the run: {peak_mb:.0f} MB",
+            "",
+            "| message | XML form | bytes | parse /s | parse+check /s | render /s |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        lines += [f"| {n} | {f} | {b} | {p:,.0f} | {c:,.0f} | {r:,.0f} |" for n, f, b, p, c, r in rows]
+        path = args.write
+        if not path.exists():
+            path.write_text(
+                "# Benchmarks\n\nMeasured numbers only; each run appends a section.\n", encoding="utf-8"
+            )
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+        print(f"appended to {path}")
+
+
+if __name__ == "__main__":
+    main()
