@@ -15,7 +15,7 @@ from typing import Literal
 from cbec.ceb.catalogue.codes import DATE8, DATETIME14, DATETIME17
 from cbec.ceb.catalogue.spec import FieldSpec, NodeSpec
 from cbec.ceb.model import Message, Node, Value
-from cbec.ceb.problems import FIELD_CHECK_CODE, SCHEMA_CODE, Problem, Severity
+from cbec.ceb.problems import FIELD_CHECK_CODE, NO_LINES_CODE, SCHEMA_CODE, Problem, Severity
 
 Edition = Literal["lenient", "202205"]
 
@@ -109,7 +109,7 @@ def check_node(node: Node, spec: NodeSpec, path: str, ctx: Context) -> None:
     for name, child in spec.children.items():
         nodes = node.children.get(name, ())
         count = len(nodes)
-        if count < child.min_occurs:
+        if count < child.min_occurs and (ctx.code, name) not in NO_LINES_CODE:
             ctx.add(prefix + name, "required_node", f"缺少必填节点 {name}（{child.node.zh}）",
                     f"required node {name} ({child.node.en}) is missing")
         elif child.max_occurs is not None and count > child.max_occurs:
@@ -227,7 +227,11 @@ def _decimal(field: FieldSpec, value: Decimal, path: str, ctx: Context) -> None:
         ctx.add(path, "negative", f"{field.zh}（{field.name}）不能为负数", f"{field.en} ({field.name}) must not be negative")
 
 
-_TIME_DIGITS = {DATE8: re.compile(r"\d{8}\Z"), DATETIME14: re.compile(r"\d{14}\Z"), DATETIME17: re.compile(r"\d{17}\Z")}
+_TIME_DIGITS = {
+    DATE8: re.compile(r"[0-9]{8}\Z"),
+    DATETIME14: re.compile(r"[0-9]{14}\Z"),
+    DATETIME17: re.compile(r"[0-9]{17}\Z"),
+}
 
 
 def _valid_time(fmt: str, value: str) -> bool:

@@ -12,7 +12,7 @@ from datetime import date
 
 from stdnum.cn import ric
 
-_FORMAT = re.compile(r"\d{17}[\dX]\Z")
+_FORMAT = re.compile(r"[0-9]{17}[0-9X]\Z")
 
 
 def id_card_problem(number: str) -> tuple[str, str] | None:

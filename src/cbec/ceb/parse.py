@@ -20,8 +20,8 @@ from cbec.ceb.model import ExtendMessage, Message, Node, Value
 from cbec.ceb.problems import SCHEMA_CODE, Problem
 from cbec.ceb.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
 
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
-_INT = re.compile(r"[+-]?\d+\Z")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
+_INT = re.compile(r"[+-]?[0-9]+\Z")
 _ROOT = re.compile(r"(CEB\d{3})(Message)?\Z")
 _DS_SIGNATURE = "{" + DS_NAMESPACE + "}Signature"
 
@@ -134,11 +134,15 @@ def _fill(node: Node, el: etree._Element, spec: NodeSpec, path: str, notes: list
                     _note(prefix + local, "duplicate", f"字段 {local} 重复出现", f"field {local} appears more than once")
                 )
                 continue
-            if len(child):
-                notes.append(
-                    _note(prefix + local, "not_simple", f"字段 {local} 不应包含子元素", f"field {local} must not contain elements")
-                )
-            text = child.text or ""
+            if len(child):  # elements, or comments and PIs splitting the text
+                text = "".join(child.itertext(etree.Element))
+                if any(type(c.tag) is str for c in child):
+                    notes.append(
+                        _note(prefix + local, "not_simple", f"字段 {local} 不应包含子元素",
+                              f"field {local} must not contain elements")
+                    )
+            else:
+                text = child.text or ""
             values[local] = text if item.type == "string" else convert(item, text)
         elif type(item) is ChildSpec:
             sub = Node(item.node)

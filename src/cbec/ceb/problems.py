@@ -25,6 +25,16 @@ FIELD_CHECK_CODE: dict[str, str] = {
 }
 
 
+#: Official codes for "the document has no item lines", by (message code, line node). The business rule
+#: reports these instead of the generic missing-node problem.
+NO_LINES_CODE: dict[tuple[str, str], str] = {
+    ("CEB311", "OrderList"): "-301001",
+    ("CEB621", "InventoryList"): "-621000",
+    ("CEB625", "InvtRefundList"): "-625006",
+    ("CEB711", "DeliveryList"): "-800000",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One finding. `rule` is a stable machine id (``required``, ``max_length``, ``acturalPaid`` …)."""

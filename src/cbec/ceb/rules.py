@@ -12,17 +12,13 @@ from decimal import Decimal
 from cbec.ceb.check import Context
 from cbec.ceb.identity import id_card_problem
 from cbec.ceb.model import Message, Node
+from cbec.ceb.problems import NO_LINES_CODE
 
 Rule = Callable[[Message, Context], None]
 
 # Official codes for specific rule failures.
 ORDER_DUPLICATE_GNUM = "-301002"
-ORDER_NO_LINES = "-301001"
 LIST_DUPLICATE_GNUM = "-621027"
-LIST_NO_LINES = "-621000"
-REFUND_NO_LINES = "-625006"
-SECOND_QTY_RULE = "-625009"
-DELIVERY_NO_LINES = "-800000"
 
 
 def _dec(node: Node, name: str) -> Decimal | None:
@@ -47,6 +43,13 @@ def _one(parent: Node, name: str, path: str) -> tuple[str, Node | None]:
 
 def _lines(parent: Node, name: str, path: str) -> list[tuple[str, Node]]:
     return [(f"{path}/{name}[{i}]", n) for i, n in enumerate(parent.children.get(name, []), 1)]
+
+
+def no_lines(lines: list[tuple[str, Node]], path: str, node: str, ctx: Context) -> None:
+    """A document without item lines, with the official code for its type (e.g. -621000)."""
+    if not lines:
+        ctx.add(f"{path}/{node}", "no_lines", f"单证表体 {node} 为空（无商品项）", f"the document has no item lines ({node})",
+                code=NO_LINES_CODE[(ctx.code, node)])
 
 
 def gnum_sequence(lines: list[tuple[str, Node]], ctx: Context, *, duplicate_code: str | None = None) -> None:
@@ -147,6 +150,7 @@ def ceb311(message: Message, ctx: Context) -> None:
                         f"goodsValue {goods_value} differs from the sum of line totals {line_sum.normalize():f}",
                         severity="warning")
             id_numbers(head, hpath, ctx, (("buyerIdType", "buyerIdNumber"),))
+        no_lines(lines, path, "OrderList", ctx)
         gnum_sequence(lines, ctx, duplicate_code=ORDER_DUPLICATE_GNUM)
         line_totals(lines, ctx)
 
@@ -193,8 +197,7 @@ def ceb621(message: Message, ctx: Context) -> None:
                                "direct-purchase import (9610)")
             _pack_one(head, hpath, ctx)
             id_numbers(head, hpath, ctx, (("buyerIdType", "buyerIdNumber"),))
-        if not lines:
-            ctx.add(f"{path}/InventoryList", "no_lines", "清单表体为空", "the list has no lines", code=LIST_NO_LINES)
+        no_lines(lines, path, "InventoryList", ctx)
         gnum_sequence(lines, ctx, duplicate_code=LIST_DUPLICATE_GNUM)
         line_totals(lines, ctx)
         second_quantity(lines, ctx)
@@ -229,9 +232,7 @@ def ceb625(message: Message, ctx: Context) -> None:
         if head is not None:
             heads.append((hpath, head))
             id_numbers(head, hpath, ctx, (("buyerIdType", "buyerIdNumber"),))
-        if not lines:
-            ctx.add(f"{path}/InvtRefundList", "no_lines", "退货申请单表体无数据", "the return request has no lines",
-                    code=REFUND_NO_LINES)
+        no_lines(lines, path, "InvtRefundList", ctx)
         gnum_sequence_unique(lines, ctx)
     signature_for_declare(message, heads, ctx)
 
@@ -250,6 +251,7 @@ def gnum_sequence_unique(lines: list[tuple[str, Node]], ctx: Context) -> None:
 def ceb711(message: Message, ctx: Context) -> None:
     for path, delivery in _docs(message):
         lines = _lines(delivery, "DeliveryList", path)
+        no_lines(lines, path, "DeliveryList", ctx)
         gnum_sequence(lines, ctx)
 
 

@@ -75,6 +75,8 @@ def parse_xml(source: bytes | str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
     except etree.XMLSyntaxError as exc:
         if _DOCTYPE.search(data):
             raise _doctype_refused() from exc
+        if "encoding" in (exc.msg or "").lower():
+            raise XmlRefused(f"报文编码无法识别：{_describe(exc)}", f"the message encoding cannot be read: {_describe(exc)}") from exc
         raise XmlRefused(
             f"报文不是格式正确的 XML：{_describe(exc)}",
             f"the message is not well-formed XML: {_describe(exc)}",
@@ -98,10 +100,8 @@ def _doctype_refused() -> XmlRefused:
 
 
 def _describe(exc: etree.XMLSyntaxError) -> str:
-    msg = str(exc.msg or exc).strip()
-    if exc.lineno:
-        return f"line {exc.lineno}, column {exc.offset}: {msg}"
-    return msg
+    """libxml2's message, which already ends with the line and column."""
+    return str(exc.msg or exc).strip()
 
 
 def local_name(element: etree._Element) -> str:
