@@ -14,7 +14,6 @@ import platform
 import resource
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -91,7 +90,8 @@ def main() -> None:
             render_rate = rate(lambda m=message, p=pretty: render(m, pretty=p))
             rows.append((name, form, len(xml), parse_rate, check_rate, render_rate))
             print(
-                f"{name} {form:7} {len(xml):5} B  parse {parse_rate:8.0f}/s  parse+check {check_rate:8.0f}/s  "
+                f"{name} {form:7} {len(xml):5} B  parse {parse_rate:8.0f}/s  "
+                f"parse+check {check_rate:8.0f}/s  "
                 f"render {render_rate:8.0f}/s",
                 flush=True,
             )
@@ -104,10 +104,10 @@ def main() -> None:
             "",
             f"- Machine: {machine()}",
             f"- Commit: {commit()}",
-            "- Method: `make bench` (bench/run.py): one process pinned to one core; per operation a warm-up, "
-            f"then {ROUNDS} rounds of ~{ROUND_SECONDS:.0f} s; median round. Messages: CEB311 and CEB621 with 3 item "
-            "lines built by cbec.ceb.examples, parsed from bytes with the hardened parser. Target: parse+check "
-            "≥ 8,000 messages/s on one core.",
+            "- Method: `make bench` (bench/run.py): one process pinned to one core; per operation a "
+            f"warm-up, then {ROUNDS} rounds of ~{ROUND_SECONDS:.0f} s; median round. Messages: CEB311 and "
+            "CEB621 with 3 item lines built by cbec.ceb.examples, parsed from bytes with the hardened "
+            "parser. Target: parse+check ≥ 8,000 messages/s on one core.",
             f"- Peak RSS of the run: {peak_mb:.0f} MB",
             "",
             "| message | XML form | bytes | parse /s | parse+check /s | render /s |",

@@ -77,8 +77,15 @@ class Schema:
             min_len = 0
         collapse = restr is not None and restr.find("xs:whiteSpace[@value='collapse']", NS) is not None
         return FieldDef(
-            name, kind, min_len, max_len, facets.get("totalDigits"), facets.get("fractionDigits"),
-            min_occurs, self.doc(el), collapse,
+            name,
+            kind,
+            min_len,
+            max_len,
+            facets.get("totalDigits"),
+            facets.get("fractionDigits"),
+            min_occurs,
+            self.doc(el),
+            collapse,
         )
 
     def node(self, el: etree._Element, name: str, key: str) -> NodeDef:
@@ -214,11 +221,22 @@ def main(ref: Path) -> None:
                 if kind == "field":
                     assert isinstance(item, FieldDef)
                     label = labels.get((key, item.name)) or doc_label(item.doc) or by_name.get(item.name, "")
-                    items.append((
-                        "F", item.name, label, item.type, item.min_length, item.max_length,
-                        item.total_digits, item.fraction_digits, item.min_occurs,
-                        legacy.get((key, item.name)), (key, item.name) in added, item.collapse,
-                    ))
+                    items.append(
+                        (
+                            "F",
+                            item.name,
+                            label,
+                            item.type,
+                            item.min_length,
+                            item.max_length,
+                            item.total_digits,
+                            item.fraction_digits,
+                            item.min_occurs,
+                            legacy.get((key, item.name)),
+                            (key, item.name) in added,
+                            item.collapse,
+                        )
+                    )
                 elif kind == "child":
                     items.append(("C", *item))  # type: ignore[misc]
                 else:
@@ -231,12 +249,14 @@ def main(ref: Path) -> None:
     messages_out = {code: key for d in ("import", "export") for code, key in msgs[("202205", d)].items()}
     target = Path(__file__).resolve().parents[1] / "src/cbec/ceb/catalogue/_structure.py"
     lines = [
-        '"""Message structure extracted from the official 202205 XSDs by tools/gen_catalogue.py. Do not edit."""',
+        '"""Message structure extracted from the official 202205 XSDs by tools/gen_catalogue.py."""',
+        "# Do not edit by hand: run tools/gen_catalogue.py.",
         "",
         "# Node key -> (element name, 中文 label, items in XSD order). Items:",
         "#   ('F', name, 中文名, type, min_len, max_len, total_digits, fraction_digits, min_occurs,",
         "#         max_len_2018_if_longer, new_in_202205, whitespace_collapse)",
-        "#   ('C', node key, min_occurs, max_occurs or None)   ('E', ...) ExtendMessage   ('S', ...) ds:Signature",
+        "#   ('C', node key, min_occurs, max_occurs or None)",
+        "#   ('E', min, max) ExtendMessage   ('S', min, max) ds:Signature",
         "# ruff: noqa: E501",
         "from typing import Any",
         "",

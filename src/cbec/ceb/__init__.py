@@ -1,9 +1,9 @@
 """The customs cross-border e-commerce message standard (CEB, 202205 edition). No database, no HTTP.
 
-    from cbec import ceb
-    msg = ceb.parse(Path("CEB621Message.xml"))     # typed Message; DxpMsg envelopes are opened
-    problems = ceb.check(msg)                      # every problem, with official codes and paths
-    xml = ceb.render(msg)                          # 202205 element order, ceb: prefix, UTF-8
+from cbec import ceb
+msg = ceb.parse(Path("CEB621Message.xml"))     # typed Message; DxpMsg envelopes are opened
+problems = ceb.check(msg)                      # every problem, with official codes and paths
+xml = ceb.render(msg)                          # 202205 element order, ceb: prefix, UTF-8
 """
 
 from cbec.ceb.catalogue import MESSAGE_TYPES, MessageType, message_type

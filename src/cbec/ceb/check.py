@@ -47,8 +47,9 @@ class Context:
         # What customs sends us is reported, not refused: an unexpected code there is a warning.
         self.code_severity: Severity = "error" if message.type.kind == "declaration" else "warning"
 
-    def add(self, path: str, rule: str, zh: str, en: str, *, code: str | None = None,
-            severity: Severity = "error") -> None:
+    def add(
+        self, path: str, rule: str, zh: str, en: str, *, code: str | None = None, severity: Severity = "error"
+    ) -> None:
         self.problems.append(Problem(code or self.field_code, path, severity, rule, zh, en))
 
 
@@ -67,10 +68,21 @@ def check(message: Message, options: CheckOptions = DEFAULT_OPTIONS) -> list[Pro
 
 def _root(message: Message, ctx: Context) -> None:
     if len(message.guid) != 36:
-        ctx.add("@guid", "length", "报文 guid 应为36位", "the message guid must be 36 characters", code=SCHEMA_CODE)
+        ctx.add(
+            "@guid",
+            "length",
+            "报文 guid 应为36位",
+            "the message guid must be 36 characters",
+            code=SCHEMA_CODE,
+        )
     if not 1 <= len(message.version) <= 10:
-        ctx.add("@version", "length", "报文版本号应为1至10位", "the message version must be 1 to 10 characters",
-                code=SCHEMA_CODE)
+        ctx.add(
+            "@version",
+            "length",
+            "报文版本号应为1至10位",
+            "the message version must be 1 to 10 characters",
+            code=SCHEMA_CODE,
+        )
 
 
 def _signature(message: Message, ctx: Context) -> None:
@@ -79,11 +91,20 @@ def _signature(message: Message, ctx: Context) -> None:
         return
     mtype = message.type
     if slot.min_occurs > 0:
-        ctx.add("Signature", "signature_required", f"{mtype.code} 必须包含签名节点 ds:Signature",
-                f"{mtype.code} must carry a ds:Signature element")
+        ctx.add(
+            "Signature",
+            "signature_required",
+            f"{mtype.code} 必须包含签名节点 ds:Signature",
+            f"{mtype.code} must carry a ds:Signature element",
+        )
     elif mtype.signature_spec == "required":
-        ctx.add("Signature", "signature_required", f"规范要求 {mtype.code} 加签（XSD 未强制）",
-                f"the spec requires {mtype.code} to be signed (the XSD does not enforce it)", severity="warning")
+        ctx.add(
+            "Signature",
+            "signature_required",
+            f"规范要求 {mtype.code} 加签（XSD 未强制）",
+            f"the spec requires {mtype.code} to be signed (the XSD does not enforce it)",
+            severity="warning",
+        )
 
 
 def check_node(node: Node, spec: NodeSpec, path: str, ctx: Context) -> None:
@@ -102,19 +123,31 @@ def check_node(node: Node, spec: NodeSpec, path: str, ctx: Context) -> None:
             continue
         if type(value) is Decimal and field.total_digits is not None and field.fraction_digits is not None:
             sign, digits, exponent = value.as_tuple()
-            if (not sign and type(exponent) is int and exponent >= -field.fraction_digits
-                    and len(digits) + max(exponent, 0) <= field.total_digits):
+            if (
+                not sign
+                and type(exponent) is int
+                and exponent >= -field.fraction_digits
+                and len(digits) + max(exponent, 0) <= field.total_digits
+            ):
                 continue
         check_value(field, value, prefix + name, ctx)
     for name, child in spec.children.items():
         nodes = node.children.get(name, ())
         count = len(nodes)
         if count < child.min_occurs and (ctx.code, name) not in NO_LINES_CODE:
-            ctx.add(prefix + name, "required_node", f"缺少必填节点 {name}（{child.node.zh}）",
-                    f"required node {name} ({child.node.en}) is missing")
+            ctx.add(
+                prefix + name,
+                "required_node",
+                f"缺少必填节点 {name}（{child.node.zh}）",
+                f"required node {name} ({child.node.en}) is missing",
+            )
         elif child.max_occurs is not None and count > child.max_occurs:
-            ctx.add(prefix + name, "max_occurs", f"节点 {name} 出现 {count} 次，最多 {child.max_occurs} 次",
-                    f"node {name} occurs {count} times, at most {child.max_occurs} allowed")
+            ctx.add(
+                prefix + name,
+                "max_occurs",
+                f"节点 {name} 出现 {count} 次，最多 {child.max_occurs} 次",
+                f"node {name} occurs {count} times, at most {child.max_occurs} allowed",
+            )
         if child.repeated:
             for i, sub in enumerate(nodes, 1):
                 check_node(sub, child.node, f"{prefix}{name}[{i}]", ctx)
@@ -125,12 +158,20 @@ def check_node(node: Node, spec: NodeSpec, path: str, ctx: Context) -> None:
 
 def _missing(field: FieldSpec, path: str, ctx: Context) -> None:
     if field.new_in_202205 and ctx.options.edition == "lenient":
-        ctx.add(path, "required", f"缺少字段 {field.name}（{field.zh}）：202205版必填，2018版无此字段",
-                f"field {field.name} ({field.en}) is missing: required since the 202205 edition, "
-                "absent in 2018", severity="warning")
+        ctx.add(
+            path,
+            "required",
+            f"缺少字段 {field.name}（{field.zh}）：202205版必填，2018版无此字段",
+            f"field {field.name} ({field.en}) is missing: required since the 202205 edition, absent in 2018",
+            severity="warning",
+        )
         return
-    ctx.add(path, "required", f"缺少必填字段 {field.name}（{field.zh}）",
-            f"required field {field.name} ({field.en}) is missing")
+    ctx.add(
+        path,
+        "required",
+        f"缺少必填字段 {field.name}（{field.zh}）",
+        f"required field {field.name} ({field.en}) is missing",
+    )
 
 
 def check_value(field: FieldSpec, value: Value, path: str, ctx: Context) -> None:
@@ -140,18 +181,31 @@ def check_value(field: FieldSpec, value: Value, path: str, ctx: Context) -> None
         _string(field, value, path, ctx)
     elif field.type == "decimal":
         if isinstance(value, str):
-            ctx.add(path, "decimal", f"{field.zh}（{field.name}）不是有效的数字：应为十进制数，如 12.50",
-                    f"{field.en} ({field.name}) is not a valid decimal number, e.g. 12.50")
+            ctx.add(
+                path,
+                "decimal",
+                f"{field.zh}（{field.name}）不是有效的数字：应为十进制数，如 12.50",
+                f"{field.en} ({field.name}) is not a valid decimal number, e.g. 12.50",
+            )
         else:
             assert isinstance(value, Decimal)
             _decimal(field, value, path, ctx)
     elif isinstance(value, str):
-        ctx.add(path, "integer", f"{field.zh}（{field.name}）应为整数", f"{field.en} ({field.name}) must be an integer")
+        ctx.add(
+            path,
+            "integer",
+            f"{field.zh}（{field.name}）应为整数",
+            f"{field.en} ({field.name}) must be an integer",
+        )
     else:
         assert isinstance(value, int)
         if field.total_digits and len(str(abs(value))) > field.total_digits:
-            ctx.add(path, "total_digits", f"{field.zh}（{field.name}）最多 {field.total_digits} 位数字",
-                    f"{field.en} ({field.name}) has at most {field.total_digits} digits")
+            ctx.add(
+                path,
+                "total_digits",
+                f"{field.zh}（{field.name}）最多 {field.total_digits} 位数字",
+                f"{field.en} ({field.name}) has at most {field.total_digits} digits",
+            )
 
 
 def _string(field: FieldSpec, value: str, path: str, ctx: Context) -> None:
@@ -160,43 +214,84 @@ def _string(field: FieldSpec, value: str, path: str, ctx: Context) -> None:
     if n == 0:
         if field.min_length:
             if field.required:
-                ctx.add(path, "required", f"必填字段 {field.name}（{field.zh}）为空",
-                        f"required field {field.name} ({field.en}) is empty")
+                ctx.add(
+                    path,
+                    "required",
+                    f"必填字段 {field.name}（{field.zh}）为空",
+                    f"required field {field.name} ({field.en}) is empty",
+                )
             else:
-                ctx.add(path, "empty", f"字段 {field.name}（{field.zh}）为空：不填时应省略该元素",
-                        f"field {field.name} ({field.en}) is empty: omit the element instead", code=SCHEMA_CODE)
+                ctx.add(
+                    path,
+                    "empty",
+                    f"字段 {field.name}（{field.zh}）为空：不填时应省略该元素",
+                    f"field {field.name} ({field.en}) is empty: omit the element instead",
+                    code=SCHEMA_CODE,
+                )
         elif field.required:
-            ctx.add(path, "required", f"必填字段 {field.name}（{field.zh}）为空",
-                    f"required field {field.name} ({field.en}) is empty", severity="warning")
+            ctx.add(
+                path,
+                "required",
+                f"必填字段 {field.name}（{field.zh}）为空",
+                f"required field {field.name} ({field.en}) is empty",
+                severity="warning",
+            )
         return
     max_len = field.max_length
     if max_len is not None and n > max_len:
         legacy = field.max_length_2018
         if legacy is not None and n <= legacy and ctx.options.edition == "lenient":
-            ctx.add(path, "max_length", f"{field.zh}（{field.name}）长度 {n} 超过202205版上限 {max_len}（2018版允许 {legacy}）",
-                    f"{field.en} ({field.name}) has {n} characters, over the 202205 limit of {max_len} "
-                    f"(the 2018 edition allowed {legacy})", severity="warning")
+            ctx.add(
+                path,
+                "max_length",
+                f"{field.zh}（{field.name}）长度 {n} 超过202205版上限 {max_len}（2018版允许 {legacy}）",
+                f"{field.en} ({field.name}) has {n} characters, over the 202205 limit of {max_len} "
+                f"(the 2018 edition allowed {legacy})",
+                severity="warning",
+            )
         elif field.min_length == max_len:
-            ctx.add(path, "length", f"{field.zh}（{field.name}）应为 {max_len} 位，实际 {n} 位",
-                    f"{field.en} ({field.name}) must have exactly {max_len} characters, found {n}")
+            ctx.add(
+                path,
+                "length",
+                f"{field.zh}（{field.name}）应为 {max_len} 位，实际 {n} 位",
+                f"{field.en} ({field.name}) must have exactly {max_len} characters, found {n}",
+            )
         else:
-            ctx.add(path, "max_length", f"{field.zh}（{field.name}）长度 {n} 超过上限 {max_len}",
-                    f"{field.en} ({field.name}) has {n} characters, more than the limit of {max_len}")
+            ctx.add(
+                path,
+                "max_length",
+                f"{field.zh}（{field.name}）长度 {n} 超过上限 {max_len}",
+                f"{field.en} ({field.name}) has {n} characters, more than the limit of {max_len}",
+            )
         return
     if field.min_length is not None and n < field.min_length:
-        ctx.add(path, "length", f"{field.zh}（{field.name}）应为 {field.min_length} 位，实际 {n} 位"
-                if field.min_length == max_len else f"{field.zh}（{field.name}）至少 {field.min_length} 位",
-                f"{field.en} ({field.name}) must have exactly {field.min_length} characters, found {n}"
-                if field.min_length == max_len else f"{field.en} ({field.name}) needs at least {field.min_length} characters")
+        ctx.add(
+            path,
+            "length",
+            f"{field.zh}（{field.name}）应为 {field.min_length} 位，实际 {n} 位"
+            if field.min_length == max_len
+            else f"{field.zh}（{field.name}）至少 {field.min_length} 位",
+            f"{field.en} ({field.name}) must have exactly {field.min_length} characters, found {n}"
+            if field.min_length == max_len
+            else f"{field.en} ({field.name}) needs at least {field.min_length} characters",
+        )
         return
     if field.fmt is not None and not _valid_time(field.fmt, value):
-        ctx.add(path, "format", f"{field.zh}（{field.name}）格式应为 {field.fmt} 且为有效时间",
-                f"{field.en} ({field.name}) must be a real time in the format {field.fmt}")
+        ctx.add(
+            path,
+            "format",
+            f"{field.zh}（{field.name}）格式应为 {field.fmt} 且为有效时间",
+            f"{field.en} ({field.name}) must be a real time in the format {field.fmt}",
+        )
     codes = field.codes
     if codes is not None and value not in codes.codes:
-        ctx.add(path, "code", f"{field.zh}（{field.name}）代码 {value!r} 不在允许范围：{codes.describe()}",
-                f"{field.en} ({field.name}) code {value!r} is not allowed; allowed: {', '.join(codes.codes)}",
-                severity=ctx.code_severity)
+        ctx.add(
+            path,
+            "code",
+            f"{field.zh}（{field.name}）代码 {value!r} 不在允许范围：{codes.describe()}",
+            f"{field.en} ({field.name}) code {value!r} is not allowed; allowed: {', '.join(codes.codes)}",
+            severity=ctx.code_severity,
+        )
 
 
 def digits_of(value: Decimal) -> tuple[int, int]:
@@ -214,17 +309,35 @@ def digits_of(value: Decimal) -> tuple[int, int]:
 
 def _decimal(field: FieldSpec, value: Decimal, path: str, ctx: Context) -> None:
     if not value.is_finite():
-        ctx.add(path, "decimal", f"{field.zh}（{field.name}）不是有限数", f"{field.en} ({field.name}) is not finite")
+        ctx.add(
+            path,
+            "decimal",
+            f"{field.zh}（{field.name}）不是有限数",
+            f"{field.en} ({field.name}) is not finite",
+        )
         return
     total, frac = digits_of(value)
     if field.fraction_digits is not None and frac > field.fraction_digits:
-        ctx.add(path, "fraction_digits", f"{field.zh}（{field.name}）最多 {field.fraction_digits} 位小数，实际 {frac} 位",
-                f"{field.en} ({field.name}) allows {field.fraction_digits} decimal places, found {frac}")
+        ctx.add(
+            path,
+            "fraction_digits",
+            f"{field.zh}（{field.name}）最多 {field.fraction_digits} 位小数，实际 {frac} 位",
+            f"{field.en} ({field.name}) allows {field.fraction_digits} decimal places, found {frac}",
+        )
     if field.total_digits is not None and total > field.total_digits:
-        ctx.add(path, "total_digits", f"{field.zh}（{field.name}）最多 {field.total_digits} 位有效数字",
-                f"{field.en} ({field.name}) allows at most {field.total_digits} digits")
+        ctx.add(
+            path,
+            "total_digits",
+            f"{field.zh}（{field.name}）最多 {field.total_digits} 位有效数字",
+            f"{field.en} ({field.name}) allows at most {field.total_digits} digits",
+        )
     if value < 0:
-        ctx.add(path, "negative", f"{field.zh}（{field.name}）不能为负数", f"{field.en} ({field.name}) must not be negative")
+        ctx.add(
+            path,
+            "negative",
+            f"{field.zh}（{field.name}）不能为负数",
+            f"{field.en} ({field.name}) must not be negative",
+        )
 
 
 _TIME_DIGITS = {
@@ -241,8 +354,14 @@ def _valid_time(fmt: str, value: str) -> bool:
         if fmt == DATE8:
             date(int(value[:4]), int(value[4:6]), int(value[6:8]))
         else:
-            datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]), int(value[10:12]),
-                     int(value[12:14]))
+            datetime(
+                int(value[:4]),
+                int(value[4:6]),
+                int(value[6:8]),
+                int(value[8:10]),
+                int(value[10:12]),
+                int(value[12:14]),
+            )
     except ValueError:
         return False
     return True

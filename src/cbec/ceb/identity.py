@@ -18,7 +18,10 @@ _FORMAT = re.compile(r"[0-9]{17}[0-9X]\Z")
 def id_card_problem(number: str) -> tuple[str, str] | None:
     """Why `number` is not a valid 18-digit ID card number, as (中文, English); None when it is valid."""
     if not _FORMAT.match(number):
-        return "身份证号码应为18位（17位数字+数字或X）", "an ID card number has 18 characters: 17 digits and a digit or X"
+        return (
+            "身份证号码应为18位（17位数字+数字或X）",
+            "an ID card number has 18 characters: 17 digits and a digit or X",
+        )
     if ric.calc_check_digit(number) != number[-1]:
         return "身份证号码校验位错误", "the ID card number's check digit is wrong"
     try:

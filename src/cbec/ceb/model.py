@@ -61,7 +61,9 @@ class Node:
         """Append a new child node `name` with the given field values and return it."""
         child_spec = self.spec.children.get(name)
         if child_spec is None:
-            raise KeyError(f"{self.spec.name} 没有子节点 {name} / {self.spec.name} has no child node {name!r}")
+            raise KeyError(
+                f"{self.spec.name} 没有子节点 {name} / {self.spec.name} has no child node {name!r}"
+            )
         child = Node(child_spec.node).set(**values)
         self.children.setdefault(name, []).append(child)
         return child
@@ -76,14 +78,17 @@ class Node:
         return (
             self.spec is other.spec
             and self.values == other.values
-            and {k: v for k, v in self.children.items() if v} == {k: v for k, v in other.children.items() if v}
+            and {k: v for k, v in self.children.items() if v}
+            == {k: v for k, v in other.children.items() if v}
             and self.extra == other.extra
         )
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"<{self.spec.name} {len(self.values)} fields, {sum(map(len, self.children.values()))} children>"
+        return (
+            f"<{self.spec.name} {len(self.values)} fields, {sum(map(len, self.children.values()))} children>"
+        )
 
 
 @dataclass(eq=True)

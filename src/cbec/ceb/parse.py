@@ -60,11 +60,20 @@ def parse_element(root: etree._Element) -> Message:
     spec = message_spec(match.group(1))
     notes: list[Problem] = []
     if match.group(2) is None:
-        notes.append(_note(name, "root_name", f"根元素应为 {spec.type.root}", f"the root element must be {spec.type.root}"))
+        notes.append(
+            _note(
+                name,
+                "root_name",
+                f"根元素应为 {spec.type.root}",
+                f"the root element must be {spec.type.root}",
+            )
+        )
     ns = etree.QName(root).namespace
     form = "none" if ns is None else ("prefix" if root.prefix else "default")
     if ns is not None and ns != NAMESPACE:
-        notes.append(_note(name, "namespace", f"命名空间应为 {NAMESPACE}", f"the namespace must be {NAMESPACE}"))
+        notes.append(
+            _note(name, "namespace", f"命名空间应为 {NAMESPACE}", f"the namespace must be {NAMESPACE}")
+        )
     msg = Message(
         spec.root,
         guid=root.get("guid", ""),
@@ -74,7 +83,9 @@ def parse_element(root: etree._Element) -> Message:
     )
     for attr in ("guid", "version"):
         if root.get(attr) is None:
-            notes.append(_note(f"@{attr}", "required", f"缺少必填属性 {attr}", f"required attribute {attr} is missing"))
+            notes.append(
+                _note(f"@{attr}", "required", f"缺少必填属性 {attr}", f"required attribute {attr} is missing")
+            )
     _fill(msg, root, spec.root, "", notes, msg)
     return msg
 
@@ -99,7 +110,9 @@ def _local_name(tag: str) -> str:
     return local
 
 
-def _fill(node: Node, el: etree._Element, spec: NodeSpec, path: str, notes: list[Problem], msg: Message) -> None:
+def _fill(
+    node: Node, el: etree._Element, spec: NodeSpec, path: str, notes: list[Problem], msg: Message
+) -> None:
     index = spec.index
     values = node.values
     last = -1
@@ -131,15 +144,24 @@ def _fill(node: Node, el: etree._Element, spec: NodeSpec, path: str, notes: list
         if type(item) is FieldSpec:
             if local in values:
                 notes.append(
-                    _note(prefix + local, "duplicate", f"字段 {local} 重复出现", f"field {local} appears more than once")
+                    _note(
+                        prefix + local,
+                        "duplicate",
+                        f"字段 {local} 重复出现",
+                        f"field {local} appears more than once",
+                    )
                 )
                 continue
             if len(child):  # elements, or comments and PIs splitting the text
                 text = "".join(child.itertext(etree.Element))
                 if any(type(c.tag) is str for c in child):
                     notes.append(
-                        _note(prefix + local, "not_simple", f"字段 {local} 不应包含子元素",
-                              f"field {local} must not contain elements")
+                        _note(
+                            prefix + local,
+                            "not_simple",
+                            f"字段 {local} 不应包含子元素",
+                            f"field {local} must not contain elements",
+                        )
                     )
             else:
                 text = child.text or ""
@@ -166,8 +188,15 @@ def _fill(node: Node, el: etree._Element, spec: NodeSpec, path: str, notes: list
         )
 
 
-def _unknown(node: Node, child: etree._Element, local: str, prefix: str, spec: NodeSpec, notes: list[Problem],
-             msg: Message) -> None:
+def _unknown(
+    node: Node,
+    child: etree._Element,
+    local: str,
+    prefix: str,
+    spec: NodeSpec,
+    notes: list[Problem],
+    msg: Message,
+) -> None:
     node.extra.append((local, child.text or ""))
     notes.append(
         _note(

@@ -17,8 +17,9 @@ from cbec.ceb.model import Message, Node, Value
 
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-_ATTR_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;",
-                               "\n": "&#10;", "\t": "&#9;"})
+_ATTR_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
+)
 INDENT = "  "
 
 
@@ -31,14 +32,18 @@ def format_value(value: Value) -> str:
     return value
 
 
-def render(message: Message, *, pretty: bool = True, declaration: bool = True,
-           include_unknown: bool = True) -> bytes:
+def render(
+    message: Message, *, pretty: bool = True, declaration: bool = True, include_unknown: bool = True
+) -> bytes:
     """XML bytes (UTF-8) of a whole message. `include_unknown` keeps elements the schema does not define."""
     out: list[str] = []
     if declaration:
-        out.append('<?xml version="1.0" encoding="UTF-8"?>\n' if pretty else '<?xml version="1.0" encoding="UTF-8"?>')
+        out.append(
+            '<?xml version="1.0" encoding="UTF-8"?>\n' if pretty else '<?xml version="1.0" encoding="UTF-8"?>'
+        )
     root = message.spec.name
-    attrs = f' guid="{message.guid.translate(_ATTR_ESCAPES)}" version="{message.version.translate(_ATTR_ESCAPES)}"'
+    guid = message.guid.translate(_ATTR_ESCAPES)
+    attrs = f' guid="{guid}" version="{message.version.translate(_ATTR_ESCAPES)}"'
     nl = "\n" if pretty else ""
     out.append(f'<ceb:{root}{attrs} xmlns:ceb="{NAMESPACE}">{nl}')
     _items(message, message.spec, 1 if pretty else 0, pretty, include_unknown, out)
@@ -54,7 +59,9 @@ def render(message: Message, *, pretty: bool = True, declaration: bool = True,
     return text.encode("utf-8")
 
 
-def _items(node: Node, spec: NodeSpec, depth: int, pretty: bool, include_unknown: bool, out: list[str]) -> None:
+def _items(
+    node: Node, spec: NodeSpec, depth: int, pretty: bool, include_unknown: bool, out: list[str]
+) -> None:
     pad = INDENT * depth if pretty else ""
     nl = "\n" if pretty else ""
     values = node.values

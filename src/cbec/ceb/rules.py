@@ -48,8 +48,13 @@ def _lines(parent: Node, name: str, path: str) -> list[tuple[str, Node]]:
 def no_lines(lines: list[tuple[str, Node]], path: str, node: str, ctx: Context) -> None:
     """A document without item lines, with the official code for its type (e.g. -621000)."""
     if not lines:
-        ctx.add(f"{path}/{node}", "no_lines", f"单证表体 {node} 为空（无商品项）", f"the document has no item lines ({node})",
-                code=NO_LINES_CODE[(ctx.code, node)])
+        ctx.add(
+            f"{path}/{node}",
+            "no_lines",
+            f"单证表体 {node} 为空（无商品项）",
+            f"the document has no item lines ({node})",
+            code=NO_LINES_CODE[(ctx.code, node)],
+        )
 
 
 def gnum_sequence(lines: list[tuple[str, Node]], ctx: Context, *, duplicate_code: str | None = None) -> None:
@@ -60,19 +65,32 @@ def gnum_sequence(lines: list[tuple[str, Node]], ctx: Context, *, duplicate_code
         if not isinstance(g, int):
             continue
         if g in seen:
-            ctx.add(f"{path}/gnum", "gnum_duplicate", f"表体序号 gnum={g} 重复（与 {seen[g]} 相同）",
-                    f"line number gnum={g} is repeated (same as {seen[g]})", code=duplicate_code)
+            ctx.add(
+                f"{path}/gnum",
+                "gnum_duplicate",
+                f"表体序号 gnum={g} 重复（与 {seen[g]} 相同）",
+                f"line number gnum={g} is repeated (same as {seen[g]})",
+                code=duplicate_code,
+            )
             continue
         seen[g] = path
         if g < 1:
-            ctx.add(f"{path}/gnum", "gnum_sequence", f"表体序号 gnum 应从1开始，实际为 {g}",
-                    f"line numbers gnum start at 1, found {g}")
+            ctx.add(
+                f"{path}/gnum",
+                "gnum_sequence",
+                f"表体序号 gnum 应从1开始，实际为 {g}",
+                f"line numbers gnum start at 1, found {g}",
+            )
     expected = set(range(1, len(seen) + 1))
     gaps = sorted(expected - set(seen))
     if gaps and lines:
         path = lines[0][0].rsplit("[", 1)[0]
-        ctx.add(path, "gnum_sequence", f"表体序号 gnum 应从1开始连续，缺少 {', '.join(map(str, gaps))}",
-                f"line numbers gnum must run 1..n without gaps; missing {', '.join(map(str, gaps))}")
+        ctx.add(
+            path,
+            "gnum_sequence",
+            f"表体序号 gnum 应从1开始连续，缺少 {', '.join(map(str, gaps))}",
+            f"line numbers gnum must run 1..n without gaps; missing {', '.join(map(str, gaps))}",
+        )
 
 
 def line_totals(lines: list[tuple[str, Node]], ctx: Context) -> None:
@@ -84,9 +102,12 @@ def line_totals(lines: list[tuple[str, Node]], ctx: Context) -> None:
             continue
         expected = price * qty
         if abs(expected - total) > tol:
-            ctx.add(f"{path}/totalPrice", "line_total",
-                    f"总价 totalPrice={total} 与 单价×数量={expected.normalize():f} 不符",
-                    f"totalPrice {total} does not equal price × qty = {expected.normalize():f}")
+            ctx.add(
+                f"{path}/totalPrice",
+                "line_total",
+                f"总价 totalPrice={total} 与 单价×数量={expected.normalize():f} 不符",
+                f"totalPrice {total} does not equal price × qty = {expected.normalize():f}",
+            )
 
 
 def id_numbers(node: Node, path: str, ctx: Context, pairs: tuple[tuple[str, str], ...]) -> None:
@@ -110,17 +131,27 @@ def signature_for_declare(message: Message, heads: list[tuple[str, Node]], ctx: 
         return
     for path, head in heads:
         if head.values.get("appStatus") == "2":
-            ctx.add(f"{path}/appStatus", "signature_for_declare", "业务状态为2-申报时必须加签（Signature 节点必填）",
-                    "appStatus 2 (declare) requires the message to be signed (ds:Signature)")
+            ctx.add(
+                f"{path}/appStatus",
+                "signature_for_declare",
+                "业务状态为2-申报时必须加签（Signature 节点必填）",
+                "appStatus 2 (declare) requires the message to be signed (ds:Signature)",
+            )
             return
 
 
-def _required_when(node: Node, path: str, names: tuple[str, ...], ctx: Context, zh_mode: str, en_mode: str) -> None:
+def _required_when(
+    node: Node, path: str, names: tuple[str, ...], ctx: Context, zh_mode: str, en_mode: str
+) -> None:
     for name in names:
         if not _text(node, name).strip():
             field = node.spec.fields[name]
-            ctx.add(f"{path}/{name}", "mode_required", f"{zh_mode}必填 {name}（{field.zh}）",
-                    f"{name} ({field.en}) is required for {en_mode}")
+            ctx.add(
+                f"{path}/{name}",
+                "mode_required",
+                f"{zh_mode}必填 {name}（{field.zh}）",
+                f"{name} ({field.en}) is required for {en_mode}",
+            )
 
 
 # ---- per message --------------------------------------------------------------------------------------
@@ -133,22 +164,29 @@ def ceb311(message: Message, ctx: Context) -> None:
         lines = _lines(order, "OrderList", path)
         if head is not None:
             parts = [_dec(head, n) for n in ("goodsValue", "freight", "taxTotal", "discount", "acturalPaid")]
-            if all(p is not None for p in parts):
-                goods, freight, tax, discount, paid = parts  # type: ignore[misc]
+            amounts = [p for p in parts if p is not None]
+            if len(amounts) == len(parts):
+                goods, freight, tax, discount, paid = amounts
                 expected = goods + freight + tax - discount
                 if abs(expected - paid) > tol:
-                    ctx.add(f"{hpath}/acturalPaid", "actural_paid",
-                            f"实际支付金额 acturalPaid={paid} 应等于 商品价格+运杂费+代扣税款-非现金抵扣金额="
-                            f"{expected.normalize():f}",
-                            f"acturalPaid {paid} must equal goodsValue + freight + taxTotal - discount = "
-                            f"{expected.normalize():f}")
+                    ctx.add(
+                        f"{hpath}/acturalPaid",
+                        "actural_paid",
+                        f"实际支付金额 acturalPaid={paid} 应等于 商品价格+运杂费+代扣税款-非现金抵扣金额="
+                        f"{expected.normalize():f}",
+                        f"acturalPaid {paid} must equal goodsValue + freight + taxTotal - discount = "
+                        f"{expected.normalize():f}",
+                    )
             goods_value = _dec(head, "goodsValue")
             line_sum = sum((t for _p, n in lines if (t := _dec(n, "totalPrice")) is not None), Decimal(0))
             if goods_value is not None and lines and abs(line_sum - goods_value) > tol:
-                ctx.add(f"{hpath}/goodsValue", "goods_value",
-                        f"商品价格 goodsValue={goods_value} 与表体总价合计 {line_sum.normalize():f} 不符",
-                        f"goodsValue {goods_value} differs from the sum of line totals {line_sum.normalize():f}",
-                        severity="warning")
+                ctx.add(
+                    f"{hpath}/goodsValue",
+                    "goods_value",
+                    f"商品价格 goodsValue={goods_value} 与表体总价合计 {line_sum.normalize():f} 不符",
+                    f"goodsValue {goods_value} differs from the sum of line totals {line_sum.normalize():f}",
+                    severity="warning",
+                )
             id_numbers(head, hpath, ctx, (("buyerIdType", "buyerIdNumber"),))
         no_lines(lines, path, "OrderList", ctx)
         gnum_sequence(lines, ctx, duplicate_code=ORDER_DUPLICATE_GNUM)
@@ -165,8 +203,12 @@ def ceb411(message: Message, ctx: Context) -> None:
 def _pack_one(node: Node, path: str, ctx: Context) -> None:
     pack = node.values.get("packNo")
     if isinstance(pack, int) and pack != 1:
-        ctx.add(f"{path}/packNo", "pack_no", f"件数 packNo 限定为1，实际为 {pack}",
-                f"packNo (number of packages) must be 1, found {pack}")
+        ctx.add(
+            f"{path}/packNo",
+            "pack_no",
+            f"件数 packNo 限定为1，实际为 {pack}",
+            f"packNo (number of packages) must be 1, found {pack}",
+        )
 
 
 def ceb511(message: Message, ctx: Context) -> None:
@@ -185,16 +227,35 @@ def ceb621(message: Message, ctx: Context) -> None:
             heads.append((hpath, head))
             mode = head.values.get("tradeMode")
             if mode == "1210":
-                _required_when(head, hpath, ("emsNo", "areaCode", "areaName"), ctx, "保税进口（1210）", "bonded import (1210)")
+                _required_when(
+                    head,
+                    hpath,
+                    ("emsNo", "areaCode", "areaName"),
+                    ctx,
+                    "保税进口（1210）",
+                    "bonded import (1210)",
+                )
                 for lpath, line in lines:
-                    _required_when(line, lpath, ("itemRecordNo",), ctx, "保税进口（1210）", "bonded import (1210)")
+                    _required_when(
+                        line, lpath, ("itemRecordNo",), ctx, "保税进口（1210）", "bonded import (1210)"
+                    )
                 country = head.values.get("country")
                 if isinstance(country, str) and country and country != "142":
-                    ctx.add(f"{hpath}/country", "bonded_country", f"保税进口起运国 country 应填142，实际为 {country}",
-                            f"bonded import (1210) requires country 142, found {country}")
+                    ctx.add(
+                        f"{hpath}/country",
+                        "bonded_country",
+                        f"保税进口起运国 country 应填142，实际为 {country}",
+                        f"bonded import (1210) requires country 142, found {country}",
+                    )
             elif mode == "9610":
-                _required_when(head, hpath, ("trafNo", "voyageNo", "billNo"), ctx, "直购进口（9610）",
-                               "direct-purchase import (9610)")
+                _required_when(
+                    head,
+                    hpath,
+                    ("trafNo", "voyageNo", "billNo"),
+                    ctx,
+                    "直购进口（9610）",
+                    "direct-purchase import (9610)",
+                )
             _pack_one(head, hpath, ctx)
             id_numbers(head, hpath, ctx, (("buyerIdType", "buyerIdNumber"),))
         no_lines(lines, path, "InventoryList", ctx)
@@ -210,11 +271,21 @@ def second_quantity(lines: list[tuple[str, Node]], ctx: Context, code: str | Non
         unit2 = _text(line, "unit2").strip()
         qty2 = line.values.get("qty2")
         if not unit2 and isinstance(qty2, Decimal) and qty2 != 0:
-            ctx.add(f"{path}/qty2", "second_quantity", "第二计量单位为空时，第二数量应为空",
-                    "qty2 must be empty when unit2 is empty", code=code)
+            ctx.add(
+                f"{path}/qty2",
+                "second_quantity",
+                "第二计量单位为空时，第二数量应为空",
+                "qty2 must be empty when unit2 is empty",
+                code=code,
+            )
         elif unit2 and not (isinstance(qty2, Decimal) and qty2 > 0):
-            ctx.add(f"{path}/qty2", "second_quantity", "填写第二计量单位时，第二数量应为正数",
-                    "qty2 must be positive when unit2 is given", code=code)
+            ctx.add(
+                f"{path}/qty2",
+                "second_quantity",
+                "填写第二计量单位时，第二数量应为正数",
+                "qty2 must be positive when unit2 is given",
+                code=code,
+            )
 
 
 def ceb623(message: Message, ctx: Context) -> None:
@@ -244,7 +315,12 @@ def gnum_sequence_unique(lines: list[tuple[str, Node]], ctx: Context) -> None:
         g = line.values.get("gnum")
         if isinstance(g, int):
             if g in seen:
-                ctx.add(f"{path}/gnum", "gnum_duplicate", f"表体序号 gnum={g} 重复", f"line number gnum={g} is repeated")
+                ctx.add(
+                    f"{path}/gnum",
+                    "gnum_duplicate",
+                    f"表体序号 gnum={g} 重复",
+                    f"line number gnum={g} is repeated",
+                )
             seen.add(g)
 
 

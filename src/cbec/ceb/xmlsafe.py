@@ -39,8 +39,11 @@ def read_source(source: bytes | str | Path, *, max_bytes: int = DEFAULT_MAX_BYTE
         try:
             size = source.stat().st_size
         except OSError as exc:
-            raise XmlRefused(f"无法读取文件 {source}：{exc.strerror}", f"cannot read file {source}: {exc.strerror}",
-                             code="CBEC-0002") from exc
+            raise XmlRefused(
+                f"无法读取文件 {source}：{exc.strerror}",
+                f"cannot read file {source}: {exc.strerror}",
+                code="CBEC-0002",
+            ) from exc
         _check_size(size, max_bytes)
         return source.read_bytes()
     if isinstance(source, str):
@@ -76,7 +79,10 @@ def parse_xml(source: bytes | str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
         if _DOCTYPE.search(data):
             raise _doctype_refused() from exc
         if "encoding" in (exc.msg or "").lower():
-            raise XmlRefused(f"报文编码无法识别：{_describe(exc)}", f"the message encoding cannot be read: {_describe(exc)}") from exc
+            raise XmlRefused(
+                f"报文编码无法识别：{_describe(exc)}",
+                f"the message encoding cannot be read: {_describe(exc)}",
+            ) from exc
         raise XmlRefused(
             f"报文不是格式正确的 XML：{_describe(exc)}",
             f"the message is not well-formed XML: {_describe(exc)}",

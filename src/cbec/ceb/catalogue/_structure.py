@@ -1,9 +1,11 @@
-"""Message structure extracted from the official 202205 XSDs by tools/gen_catalogue.py. Do not edit."""
+"""Message structure extracted from the official 202205 XSDs by tools/gen_catalogue.py."""
+# Do not edit by hand: run tools/gen_catalogue.py.
 
 # Node key -> (element name, 中文 label, items in XSD order). Items:
 #   ('F', name, 中文名, type, min_len, max_len, total_digits, fraction_digits, min_occurs,
 #         max_len_2018_if_longer, new_in_202205, whitespace_collapse)
-#   ('C', node key, min_occurs, max_occurs or None)   ('E', ...) ExtendMessage   ('S', ...) ds:Signature
+#   ('C', node key, min_occurs, max_occurs or None)
+#   ('E', min, max) ExtendMessage   ('S', min, max) ds:Signature
 # ruff: noqa: E501
 from typing import Any
 

@@ -41,8 +41,9 @@ class MessageType:
         return self.direction == "export"
 
 
-def _decl(code: str, direction: Direction, zh: str, en: str, receipt: str, xsd: SignatureRule,
-          spec: SignatureRule) -> MessageType:
+def _decl(
+    code: str, direction: Direction, zh: str, en: str, receipt: str, xsd: SignatureRule, spec: SignatureRule
+) -> MessageType:
     return MessageType(code, direction, "declaration", zh, en, receipt, xsd, spec)
 
 
@@ -76,10 +77,19 @@ _ALL = (
     _customs("CEB818", "import", "电子税单状态", "Electronic tax bill status"),
     _customs("CEB900", "import", "报文格式校验回执", "Message format check receipt"),
     # Export (跨境出口)
-    _decl("CEB213", "export", "零售出口退货申请单", "Export return request", "CEB214", "optional", "optional"),
+    _decl(
+        "CEB213", "export", "零售出口退货申请单", "Export return request", "CEB214", "optional", "optional"
+    ),
     _rcpt("CEB214", "export", "退货申请单回执", "Export return request receipt"),
-    _decl("CEB215", "export", "出口退运理货明细单（运抵）", "Export return tally detail (arrival)", "CEB216",
-          "optional", "optional"),
+    _decl(
+        "CEB215",
+        "export",
+        "出口退运理货明细单（运抵）",
+        "Export return tally detail (arrival)",
+        "CEB216",
+        "optional",
+        "optional",
+    ),
     _rcpt("CEB216", "export", "理货明细单回执", "Export return tally detail receipt"),
     _decl("CEB303", "export", "电子订单", "Export order", "CEB304", "optional", "optional"),
     _rcpt("CEB304", "export", "电子订单回执", "Export order receipt"),
@@ -118,4 +128,6 @@ def message_type(code_or_root: str) -> MessageType:
     try:
         return MESSAGE_TYPES[key]
     except KeyError:
-        raise KeyError(f"未知的报文类型 {code_or_root!r} / unknown CEB message type {code_or_root!r}") from None
+        raise KeyError(
+            f"未知的报文类型 {code_or_root!r} / unknown CEB message type {code_or_root!r}"
+        ) from None

@@ -146,8 +146,9 @@ class MessageSpec:
         return None
 
 
-def _fast_range(ftype: str, min_len: int | None, max_len: int | None, collapse: bool, fname: str, key: str,
-                direction: str) -> tuple[int, int] | None:
+def _fast_range(
+    ftype: str, min_len: int | None, max_len: int | None, collapse: bool, fname: str, key: str, direction: str
+) -> tuple[int, int] | None:
     if ftype != "string" or collapse or codes.value_format(fname, min_len, max_len) is not None:
         return None
     if codes.code_list(direction, key, fname) is not None:
