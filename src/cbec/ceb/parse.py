@@ -153,7 +153,7 @@ def _fill(
                 )
                 continue
             if len(child):  # elements, or comments and PIs splitting the text
-                text = "".join(child.itertext(etree.Element))
+                text = "".join(str(t) for t in child.itertext(etree.Element))
                 if any(type(c.tag) is str for c in child):
                     notes.append(
                         _note(
