@@ -55,12 +55,20 @@ class Context:
 
 def check(message: Message, options: CheckOptions = DEFAULT_OPTIONS) -> list[Problem]:
     """Every problem in `message`: parse notes, structure, then business rules."""
+    ctx = Context(message, options)
+    check_node(message, message.spec, "", ctx)
+    return finish(message, ctx)
+
+
+def finish(message: Message, ctx: Context) -> list[Problem]:
+    """Complete a check whose structural part is in `ctx`: parse notes first, then root, structure,
+    signature and business rules. `parse.parse_checked` does the structural part while it parses."""
     from cbec.ceb import rules  # rules import this module's Context
 
-    ctx = Context(message, options)
-    ctx.problems.extend(message.parse_notes)
+    structure = ctx.problems
+    ctx.problems = list(message.parse_notes)
     _root(message, ctx)
-    check_node(message, message.spec, "", ctx)
+    ctx.problems.extend(structure)
     _signature(message, ctx)
     rules.apply(message, ctx)
     return ctx.problems
@@ -110,30 +118,47 @@ def _signature(message: Message, ctx: Context) -> None:
 def check_node(node: Node, spec: NodeSpec, path: str, ctx: Context) -> None:
     """Structural checks of one node and, recursively, its children."""
     prefix = f"{path}/" if path else ""
-    values = node.values
     fields = spec.fields
-    missing = spec.required.difference(values)
-    if missing:
-        for name in sorted(missing, key=spec.order.__getitem__):
-            _missing(fields[name], prefix + name, ctx)
-    for name, value in values.items():
+    for name, value in node.values.items():
         field = fields[name]
-        fast = field.fast_range
-        if fast is not None and type(value) is str and fast[0] <= len(value) <= fast[1]:
-            continue
-        if type(value) is Decimal and field.total_digits is not None and field.fraction_digits is not None:
-            sign, digits, exponent = value.as_tuple()
-            if (
-                not sign
-                and type(exponent) is int
-                and exponent >= -field.fraction_digits
-                and len(digits) + max(exponent, 0) <= field.total_digits
-            ):
-                continue
-        check_value(field, value, prefix + name, ctx)
+        if not value_ok(field, value):
+            check_value(field, value, prefix + name, ctx)
     for name, child in spec.children.items():
         nodes = node.children.get(name, ())
-        count = len(nodes)
+        if child.repeated:
+            for i, sub in enumerate(nodes, 1):
+                check_node(sub, child.node, f"{prefix}{name}[{i}]", ctx)
+        else:
+            for sub in nodes:
+                check_node(sub, child.node, prefix + name, ctx)
+    check_structure(node, spec, prefix, ctx)
+
+
+def value_ok(field: FieldSpec, value: Value) -> bool:
+    """The fast path: True when a value certainly passes `check_value` (most values do)."""
+    fast = field.fast_range
+    if fast is not None and type(value) is str:
+        return fast[0] <= len(value) <= fast[1]
+    if type(value) is Decimal and field.total_digits is not None and field.fraction_digits is not None:
+        sign, digits, exponent = value.as_tuple()
+        return (
+            not sign
+            and type(exponent) is int
+            and exponent >= -field.fraction_digits
+            and len(digits) + max(exponent, 0) <= field.total_digits
+        )
+    return False
+
+
+def check_structure(node: Node, spec: NodeSpec, prefix: str, ctx: Context) -> None:
+    """Missing required fields and child occurrence of one node (its values are checked elsewhere)."""
+    missing = spec.required.difference(node.values)
+    if missing:
+        fields = spec.fields
+        for name in sorted(missing, key=spec.order.__getitem__):
+            _missing(fields[name], prefix + name, ctx)
+    for name, child in spec.children.items():
+        count = len(node.children.get(name, ()))
         if count < child.min_occurs and (ctx.code, name) not in NO_LINES_CODE:
             ctx.add(
                 prefix + name,
@@ -148,12 +173,6 @@ def check_node(node: Node, spec: NodeSpec, path: str, ctx: Context) -> None:
                 f"节点 {name} 出现 {count} 次，最多 {child.max_occurs} 次",
                 f"node {name} occurs {count} times, at most {child.max_occurs} allowed",
             )
-        if child.repeated:
-            for i, sub in enumerate(nodes, 1):
-                check_node(sub, child.node, f"{prefix}{name}[{i}]", ctx)
-        else:
-            for sub in nodes:
-                check_node(sub, child.node, prefix + name, ctx)
 
 
 def _missing(field: FieldSpec, path: str, ctx: Context) -> None:

@@ -17,7 +17,7 @@ class CebError(Exception):
 
 
 class XmlRefused(CebError):
-    """Input refused before or while parsing: hostile constructs, size, malformed XML (DXP 0001 报文格式错误)."""
+    """Input refused before or while parsing: hostile, oversized or malformed XML (DXP 0001 报文格式错误)."""
 
     code = "0001"
 
