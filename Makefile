@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The main job: one trade through the message standard, files written to var/demo.
 run: $(STAMP)
-	$(BIN)/cbec --help
+	$(BIN)/cbec demo var/demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools bench
@@ -33,4 +34,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py --write BENCHMARKS.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
-from builders import (
+from cbec.ceb import CheckOptions, Message, Node, Problem, check, parse, render
+from cbec.ceb.examples import (
     BUILDERS,
     SIGNATURE_PLACEHOLDER,
     TEST_ID_NUMBER,
@@ -31,7 +32,6 @@ from builders import (
     id_check_digit,
     synthetic_id_number,
 )
-from cbec.ceb import CheckOptions, Message, Node, Problem, check, parse, render
 from cbec.ceb.problems import FIELD_CHECK_CODE, SCHEMA_CODE
 
 ORDER_CODE = FIELD_CHECK_CODE["CEB311"]  # -301008

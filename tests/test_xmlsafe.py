@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from builders import Trade, add_order, ceb311, ceb621, ceb622
 from cbec.ceb import Message, check, parse, render, xmlsafe
 from cbec.ceb.errors import CebError, UnknownMessage, XmlRefused
+from cbec.ceb.examples import Trade, add_order, ceb311, ceb621, ceb622
 from cbec.ceb.xmlsafe import DEFAULT_MAX_BYTES, parse_xml, read_source
 
 DOCTYPE_ZH = "DOCTYPE/实体声明"

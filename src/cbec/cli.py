@@ -660,3 +660,73 @@ def _node_row(child: ChildSpec, path: str) -> dict[str, Any]:
 
 if __name__ == "__main__":  # pragma: no cover - `python -m cbec.cli`
     app()
+
+
+# --------------------------------------------------------------------------------------------- examples
+
+
+def _example_builders() -> dict[str, Any]:
+    from cbec.ceb import examples
+
+    return {
+        "CEB311": examples.ceb311,
+        "CEB411": examples.ceb411,
+        "CEB511": examples.ceb511,
+        "CEB513": examples.ceb513,
+        "CEB621": examples.ceb621,
+        "CEB623": examples.ceb623,
+        "CEB625": examples.ceb625,
+        "CEB622": examples.ceb622,
+    }
+
+
+@app.command()
+def example(
+    code: Annotated[
+        str, typer.Argument(metavar="CODE", help="报文类型，如 CEB621。 A message type, e.g. CEB621.")
+    ],
+    output: OutputOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """输出一份有效的示例报文（虚构的企业与个人）。 Print a valid example message (fictitious parties)."""
+    builders = _example_builders()
+    try:
+        key = message_spec(code).code
+    except KeyError:
+        key = code
+    build = builders.get(key)
+    if build is None:
+        _fail(
+            "CBEC-0004",
+            f"暂无 {code} 的示例；可用：{', '.join(builders)}",
+            f"no example for {code}; available: {', '.join(builders)}",
+        )
+    message = build()
+    data = jsonform.dumps(message).encode("utf-8") if as_json else render(message)
+    with _user_errors():
+        _write(output, data)
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="输出目录。 Where the demo files go.")
+    ] = Path("var/demo"),
+) -> None:
+    """演示：一笔交易的订单、清单、加签、验签、DxpMsg、回执。 One trade through the standard."""
+    from cbec.demo import run_demo
+
+    with _user_errors():
+        steps = run_demo(directory)
+    console = _console()
+    table = Table(title="cbec 报文标准演示 / message standard demo", show_lines=False)
+    for column in ("步骤 / step", "文件 / file", "结果 / outcome"):
+        table.add_column(column)
+    for step in steps:
+        table.add_row(f"{step.zh}\n{step.en}", str(step.file), step.outcome)
+    console.print(table)
+    console.print(
+        f"文件在 {directory} 中；可用 cbec validate / cbec verify 检查它们。\n"
+        f"The files are in {directory}; try `cbec validate {directory}/CEB311_order.xml` "
+        f"or `cbec verify {directory}/CEB621_list.signed.xml`."
+    )

@@ -11,7 +11,7 @@ from cbec.ceb.catalogue.spec import MessageSpec, all_message_specs, message_spec
 from cbec.ceb.check import CheckOptions, check
 from cbec.ceb.errors import CebError, SignatureError, UnknownMessage, XmlRefused
 from cbec.ceb.model import ExtendMessage, Message, Node, new_message
-from cbec.ceb.parse import parse
+from cbec.ceb.parse import parse, parse_checked
 from cbec.ceb.problems import Problem, has_errors
 from cbec.ceb.render import render
 
@@ -35,5 +35,6 @@ __all__ = [
     "message_type",
     "new_message",
     "parse",
+    "parse_checked",
     "render",
 ]

@@ -1,0 +1,131 @@
+"""The demonstration round `make run` performs: one trade through the message standard, files on disk.
+
+It shows a newcomer every piece working together on realistic data: build, check, sign, verify, wrap,
+answer with receipts. The RSA key and certificate are generated for the run and are worthless elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from cbec.ceb import dxp, examples, parse_checked, render
+from cbec.ceb.receipts import ReturnInfoPart, build_receipt, format_return_info
+from cbec.ceb.sign import load_signer, sign_message, verify_message
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the round: what was done, the file it wrote, and the outcome."""
+
+    zh: str
+    en: str
+    file: Path
+    outcome: str
+
+
+def _demo_certificate(directory: Path) -> tuple[Path, Path]:
+    """A throw-away RSA-2048 key and self-signed certificate, written beside the demo files."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "cbec demo (not a real certificate)"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "cbec 演示企业"),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    key_path, cert_path = directory / "demo-key.pem", directory / "demo-cert.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_path.chmod(0o600)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+def _outcome(problems: list[object]) -> str:
+    errors = sum(1 for p in problems if getattr(p, "severity", "") == "error")
+    warnings = len(problems) - errors
+    return f"{errors} 错误 / errors, {warnings} 警告 / warnings"
+
+
+def run_demo(directory: Path) -> list[Step]:
+    """Run the round into `directory` (created if needed) and say what happened at each step."""
+    directory.mkdir(parents=True, exist_ok=True)
+    steps: list[Step] = []
+    trade = examples.Trade()
+
+    order = examples.ceb311(trade)
+    order_file = directory / "CEB311_order.xml"
+    order_file.write_bytes(render(order))
+    _msg, problems = parse_checked(order_file)
+    steps.append(Step("生成并校验电子订单", "order built and checked", order_file, _outcome(list(problems))))
+
+    listing = examples.ceb621(trade, signed=False)  # a list must be signed before it is declared
+    key_path, cert_path = _demo_certificate(directory)
+    signed = sign_message(render(listing), load_signer(key_path, cert_path, "rsa-sha1"))
+    signed_file = directory / "CEB621_list.signed.xml"
+    signed_file.write_bytes(signed)
+    _msg, problems = parse_checked(signed)
+    steps.append(
+        Step(
+            "清单加签（RSA-SHA1）并校验",
+            "list signed (RSA-SHA1) and checked",
+            signed_file,
+            _outcome(list(problems)),
+        )
+    )
+
+    result = verify_message(signed)
+    verdict = "有效 / valid" if result.valid else f"无效 / invalid [{result.code}] {result.reason_en}"
+    steps.append(Step("验签", "signature verified", signed_file, f"{verdict}; KeyName {result.key_name}"))
+
+    envelope = dxp.wrap(signed, sender_id=trade.dxp_id)
+    envelope_file = directory / "CEB621_list.dxp.xml"
+    envelope_file.write_bytes(envelope)
+    opened = dxp.unwrap(envelope)
+    steps.append(
+        Step(
+            "封装 DxpMsg 传输报文",
+            "wrapped in a DxpMsg envelope",
+            envelope_file,
+            f"{opened.msg_type} → {', '.join(opened.receiver_ids)}",
+        )
+    )
+
+    order_receipt = build_receipt(
+        order, status="120", info=format_return_info([ReturnInfoPart("1800", "逻辑校验通过")])
+    )
+    order_receipt_file = directory / "CEB312_receipt.xml"
+    order_receipt_file.write_bytes(render(order_receipt))
+    steps.append(Step("订单回执（120 海关入库）", "order receipt (120 accepted)", order_receipt_file, "120"))
+
+    list_receipt = build_receipt(
+        listing,
+        status="800",
+        info=format_return_info([ReturnInfoPart("2600", "放行")]),
+        overrides={"preNo": "B20261128000000001", "invtNo": trade.invt_no},
+    )
+    list_receipt_file = directory / "CEB622_receipt.xml"
+    list_receipt_file.write_bytes(render(list_receipt))
+    steps.append(Step("清单回执（800 放行）", "list receipt (800 released)", list_receipt_file, "800"))
+    return steps
