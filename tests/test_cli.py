@@ -446,3 +446,49 @@ def test_bad_json_and_unknown_message(tmp_path: Path) -> None:
     result = run("convert", "--to", "json", unknown)
     assert result.exit_code == 2 and "Invoice" in result.stderr and "unknown message type" in result.stderr
     no_traceback(result)
+
+
+# ---- example and demo ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "code", ["CEB311", "411", "CEB511Message", "CEB513", "CEB621", "CEB623", "CEB625", "CEB622"]
+)
+def test_example_messages_are_valid(code: str, tmp_path: Path) -> None:
+    out = tmp_path / "example.xml"
+    result = runner.invoke(app, ["example", code, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    message, problems = ceb.parse_checked(out)
+    assert message.code == ceb.message_type(code).code
+    assert not ceb.has_errors(problems), [str(p) for p in problems]
+
+
+def test_example_as_json_round_trips(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["example", "CEB311", "--json"])
+    assert result.exit_code == 0, result.output
+    assert jsonform.from_json(result.stdout).code == "CEB311"
+
+
+def test_example_for_a_type_without_one() -> None:
+    result = runner.invoke(app, ["example", "CEB792"])
+    assert result.exit_code == 2
+    assert "CBEC-0004" in result.output and "CEB311" in result.output
+
+
+def test_demo_writes_valid_signed_files(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in (tmp_path / "demo").glob("*.xml"))
+    assert files == [
+        "CEB311_order.xml",
+        "CEB312_receipt.xml",
+        "CEB621_list.dxp.xml",
+        "CEB621_list.signed.xml",
+        "CEB622_receipt.xml",
+    ]
+    validated = runner.invoke(app, ["validate", *(str(tmp_path / "demo" / f) for f in files)])
+    assert validated.exit_code == 0, validated.output
+    verified = runner.invoke(app, ["verify", str(tmp_path / "demo" / "CEB621_list.signed.xml")])
+    assert verified.exit_code == 0, verified.output
+    receipt = ceb.parse(tmp_path / "demo" / "CEB622_receipt.xml")
+    assert receipt.documents[0].returnStatus == "800"

@@ -218,4 +218,30 @@ NODE_EN: dict[str, str] = {
     "WayBillHead": "master/house bill head",
     "WayBillList": "master/house bill line",
     "MessageReturn": "format check receipt",
+    "OrderReturn": "order receipt",
+    "PaymentReturn": "payment voucher receipt",
+    "LogisticsReturn": "waybill receipt",
+    "LogisticsStatusReturn": "waybill status receipt",
+    "InventoryReturn": "declaration list receipt",
+    "InvtCancelReturn": "cancellation request receipt",
+    "InvtRefundReturn": "return request receipt",
+    "DeliveryReturn": "warehouse entry receipt",
+    "ReceiptsReturn": "collection receipt",
+    "ArrivalReturn": "arrival report receipt",
+    "DepartureReturn": "departure report receipt",
+    "WayBillReturn": "master/house bill receipt",
+    "RefundReturn": "export return request receipt",
+    "InvtRefundDetailReturn": "return tally detail receipt",
+    "SummaryReturn": "summary application receipt",
+}
+
+#: Chinese labels of nodes the schema leaves undocumented (inline wrappers).
+NODE_ZH: dict[str, str] = {
+    "Order": "电子订单",
+    "Payment": "支付凭证",
+    "Logistics": "物流运单",
+    "Inventory": "进口清单",
+    "InvtRefund": "退货申请单",
+    "Delivery": "入库明细单",
+    "Tax": "电子税单",
 }

@@ -156,6 +156,13 @@ def _fast_range(
     return (max(min_len or 0, 1), max_len if max_len is not None else 1 << 30)
 
 
+def _root_en(name: str) -> str | None:
+    """English label of a root element: the message type's name."""
+    if name.endswith("Message") and name[: -len("Message")] in MESSAGE_TYPES:
+        return MESSAGE_TYPES[name[: -len("Message")]].name_en + " message"
+    return None
+
+
 def _build_node(key: str, cache_: dict[str, NodeSpec]) -> NodeSpec:
     if key in cache_:
         return cache_[key]
@@ -189,7 +196,9 @@ def _build_node(key: str, cache_: dict[str, NodeSpec]) -> NodeSpec:
             items.append(ChildSpec(_build_node(raw[1], cache_), raw[2], raw[3]))
         else:
             items.append(SlotSpec("extend" if tag == "E" else "signature", raw[1]))
-    spec = NodeSpec(key, name, zh_label, labels.NODE_EN.get(name, name), direction, tuple(items))
+    zh = zh_label or labels.NODE_ZH.get(name, name)
+    en = labels.NODE_EN.get(name) or _root_en(name) or name
+    spec = NodeSpec(key, name, zh, en, direction, tuple(items))
     cache_[key] = spec
     return spec
 
