@@ -39,6 +39,7 @@ class FieldDef:
     min_occurs: int
     doc: str
     collapse: bool = False
+    fixed: str | None = None
 
 
 @dataclass
@@ -86,6 +87,7 @@ class Schema:
             min_occurs,
             self.doc(el),
             collapse,
+            el.get("fixed"),
         )
 
     def node(self, el: etree._Element, name: str, key: str) -> NodeDef:
@@ -235,6 +237,7 @@ def main(ref: Path) -> None:
                             legacy.get((key, item.name)),
                             (key, item.name) in added,
                             item.collapse,
+                            item.fixed,
                         )
                     )
                 elif kind == "child":
@@ -254,7 +257,7 @@ def main(ref: Path) -> None:
         "",
         "# Node key -> (element name, 中文 label, items in XSD order). Items:",
         "#   ('F', name, 中文名, type, min_len, max_len, total_digits, fraction_digits, min_occurs,",
-        "#         max_len_2018_if_longer, new_in_202205, whitespace_collapse)",
+        "#         max_len_2018_if_longer, new_in_202205, whitespace_collapse, fixed_value)",
         "#   ('C', node key, min_occurs, max_occurs or None)",
         "#   ('E', min, max) ExtendMessage   ('S', min, max) ds:Signature",
         "# ruff: noqa: E501",

@@ -228,7 +228,7 @@ def check_value(field: FieldSpec, value: Value, path: str, ctx: Context) -> None
 
 
 def _string(field: FieldSpec, value: str, path: str, ctx: Context) -> None:
-    text = " ".join(value.split()) if field.collapse else value
+    text = _XML_SPACE.sub(" ", value).strip(" ") if field.collapse else value
     n = len(text)
     if n == 0:
         if field.min_length:
@@ -358,6 +358,9 @@ def _decimal(field: FieldSpec, value: Decimal, path: str, ctx: Context) -> None:
             f"{field.en} ({field.name}) must not be negative",
         )
 
+
+#: XML whitespace only (space, tab, CR, LF): the XSD `collapse` facet leaves U+3000 and U+00A0 alone.
+_XML_SPACE = re.compile("[ \t\r\n]+")
 
 _TIME_DIGITS = {
     DATE8: re.compile(r"[0-9]{8}\Z"),

@@ -100,7 +100,7 @@ class ExtendMessage:
     message: bytes | None = None  # serialized inner element, as found
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Message(Node):
     """A whole CEB message: the root node plus its attributes, ExtendMessage and signature."""
 

@@ -7,6 +7,7 @@ every deviation becomes a parse note that `check` reports with its path.
 
 from __future__ import annotations
 
+import copy
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -168,7 +169,7 @@ def _fill(
         entry = index.get(tag)
         if entry is None:
             if tag == _DS_SIGNATURE and "Signature" in index:
-                msg.signature = etree.tostring(child, encoding="utf-8")
+                msg.signature = element_bytes(child)
                 pos = spec.order["Signature"]
                 misplaced = misplaced or pos < last
                 last = pos
@@ -258,6 +259,15 @@ def _unknown(
     )
 
 
+def element_bytes(element: etree._Element) -> bytes:
+    """An embedded element as bytes of its own: without its tail text and without namespace
+    declarations it only inherited, so the same element reads back the same wherever it stood."""
+    alone = copy.deepcopy(element)
+    alone.tail = None
+    etree.cleanup_namespaces(alone)
+    return etree.tostring(alone, encoding="utf-8")
+
+
 def _extend(el: etree._Element) -> ExtendMessage:
     ext = ExtendMessage()
     for child in el:
@@ -270,5 +280,5 @@ def _extend(el: etree._Element) -> ExtendMessage:
             ext.version = child.text or ""
         elif local == "Message":
             inner = [c for c in child if isinstance(c.tag, str)]
-            ext.message = etree.tostring(inner[0], encoding="utf-8") if inner else None
+            ext.message = element_bytes(inner[0]) if inner else None
     return ext

@@ -115,6 +115,12 @@ _BY_NODE: dict[tuple[str, str], CodeList | None] = {
 }
 
 
+def fixed_list(base: CodeList | None, field: str, fixed: str) -> CodeList:
+    """The XSD fixes the value (e.g. export fFlag/iFlag = 3): only that code, with its meaning if known."""
+    meaning = base.codes.get(fixed) if base is not None else None
+    return CodeList(base.name if base is not None else field, {fixed: meaning or ("固定值", "fixed value")})
+
+
 def code_list(direction: str, node_key: str, field: str) -> CodeList | None:
     """The code list that applies to `field` in node `node_key`, or None."""
     if (node_key, field) in _BY_NODE:

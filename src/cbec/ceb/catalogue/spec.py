@@ -147,11 +147,17 @@ class MessageSpec:
 
 
 def _fast_range(
-    ftype: str, min_len: int | None, max_len: int | None, collapse: bool, fname: str, key: str, direction: str
+    ftype: str,
+    min_len: int | None,
+    max_len: int | None,
+    collapse: bool,
+    fname: str,
+    field_codes: CodeList | None,
 ) -> tuple[int, int] | None:
-    if ftype != "string" or collapse or codes.value_format(fname, min_len, max_len) is not None:
+    """(min, max) length when a plain length check is all a string field needs, else None."""
+    if ftype != "string" or collapse or field_codes is not None:
         return None
-    if codes.code_list(direction, key, fname) is not None:
+    if codes.value_format(fname, min_len, max_len) is not None:
         return None
     return (max(min_len or 0, 1), max_len if max_len is not None else 1 << 30)
 
@@ -172,7 +178,12 @@ def _build_node(key: str, cache_: dict[str, NodeSpec]) -> NodeSpec:
     for raw in raw_items:
         tag = raw[0]
         if tag == "F":
-            (_, fname, zh, ftype, min_len, max_len, digits, frac, min_occ, len2018, new, collapse) = raw
+            (_, fname, zh, ftype, min_len, max_len, digits, frac, min_occ, len2018, new, collapse, fixed) = (
+                raw
+            )
+            field_codes = codes.code_list(direction, key, fname)
+            if fixed is not None:
+                field_codes = codes.fixed_list(field_codes, fname, fixed)
             items.append(
                 FieldSpec(
                     name=fname,
@@ -188,8 +199,8 @@ def _build_node(key: str, cache_: dict[str, NodeSpec]) -> NodeSpec:
                     new_in_202205=new,
                     collapse=collapse,
                     fmt=codes.value_format(fname, min_len, max_len),
-                    codes=codes.code_list(direction, key, fname),
-                    fast_range=_fast_range(ftype, min_len, max_len, collapse, fname, key, direction),
+                    codes=field_codes,
+                    fast_range=_fast_range(ftype, min_len, max_len, collapse, fname, field_codes),
                 )
             )
         elif tag == "C":
