@@ -136,17 +136,25 @@ def check_node(node: Node, spec: NodeSpec, path: str, ctx: Context) -> None:
 
 def value_ok(field: FieldSpec, value: Value) -> bool:
     """The fast path: True when a value certainly passes `check_value` (most values do)."""
-    fast = field.fast_range
-    if fast is not None and type(value) is str:
-        return fast[0] <= len(value) <= fast[1]
-    if type(value) is Decimal and field.total_digits is not None and field.fraction_digits is not None:
-        sign, digits, exponent = value.as_tuple()
+    kind = type(value)
+    if kind is str:
+        fast = field.fast_range
+        if fast is not None:
+            return fast[0] <= len(value) <= fast[1]  # type: ignore[arg-type]
+        allowed = field.fast_codes
+        return allowed is not None and value in allowed
+    if kind is Decimal:
+        if field.total_digits is None or field.fraction_digits is None:
+            return False
+        sign, digits, exponent = value.as_tuple()  # type: ignore[union-attr]
         return (
             not sign
             and type(exponent) is int
             and exponent >= -field.fraction_digits
             and len(digits) + max(exponent, 0) <= field.total_digits
         )
+    if kind is int and field.type == "int":
+        return field.total_digits is None or len(str(abs(value))) <= field.total_digits  # type: ignore[arg-type]
     return False
 
 

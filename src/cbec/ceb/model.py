@@ -151,8 +151,10 @@ def new_message(code: str, *, guid: str | None = None, version: str = "1.0") -> 
 
 
 def walk(node: Node, path: str = "") -> Iterator[tuple[str, Node]]:
-    """Every node under `node` with its path, e.g. ``Inventory[1]/InventoryList[2]``."""
+    """Every node under `node` with its path as problems give it, e.g. ``Inventory[1]/InventoryList[2]``."""
     yield path, node
+    prefix = f"{path}/" if path else ""
     for name, nodes in node.children.items():
+        repeated = node.spec.children[name].repeated
         for i, child in enumerate(nodes, 1):
-            yield from walk(child, f"{path}/{name}[{i}]" if path else f"{name}[{i}]")
+            yield from walk(child, f"{prefix}{name}[{i}]" if repeated else prefix + name)

@@ -197,10 +197,20 @@ def _fill(
                 continue
             # elements, or comments and PIs splitting the text, make a field's text mixed
             text = _mixed_text(child, prefix + local, notes) if len(child) else child.text or ""
-            value = text if item.type == "string" else convert(item, text)
-            values[local] = value
-            if ctx is not None and not value_ok(item, value):
-                check_value(item, value, prefix + local, ctx)
+            if item.type == "string":
+                values[local] = text
+                if ctx is not None:
+                    fast = item.fast_range  # inlined value_ok: most strings need only a length check
+                    if fast is not None:
+                        if not fast[0] <= len(text) <= fast[1]:
+                            check_value(item, text, prefix + local, ctx)
+                    elif item.fast_codes is None or text not in item.fast_codes:
+                        check_value(item, text, prefix + local, ctx)
+            else:
+                value = convert(item, text)
+                values[local] = value
+                if ctx is not None and not value_ok(item, value):
+                    check_value(item, value, prefix + local, ctx)
         elif type(item) is ChildSpec:
             local = item.name
             sub = Node(item.node)

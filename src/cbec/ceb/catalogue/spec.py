@@ -39,6 +39,8 @@ class FieldSpec:
     codes: CodeList | None
     #: (min, max) length when a plain string needs nothing but a length check: the check's fast path
     fast_range: tuple[int, int] | None = None
+    #: for a code-list string field, the codes that certainly pass (fast path)
+    fast_codes: frozenset[str] | None = None
 
     @property
     def length_text(self) -> str:
@@ -162,6 +164,16 @@ def _fast_range(
     return (max(min_len or 0, 1), max_len if max_len is not None else 1 << 30)
 
 
+def _fast_codes(
+    ftype: str, min_len: int | None, max_len: int | None, collapse: bool, fname: str, field_codes: CodeList | None
+) -> frozenset[str] | None:
+    """The codes of a code-list field that also satisfy its length facets: those values need no more."""
+    if ftype != "string" or field_codes is None or codes.value_format(fname, min_len, max_len) is not None:
+        return None
+    lo, hi = max(min_len or 0, 1), max_len if max_len is not None else 1 << 30
+    return frozenset(c for c in field_codes.codes if lo <= len(c) <= hi and (not collapse or c == c.strip()))
+
+
 def _root_en(name: str) -> str | None:
     """English label of a root element: the message type's name."""
     if name.endswith("Message") and name[: -len("Message")] in MESSAGE_TYPES:
@@ -201,6 +213,7 @@ def _build_node(key: str, cache_: dict[str, NodeSpec]) -> NodeSpec:
                     fmt=codes.value_format(fname, min_len, max_len),
                     codes=field_codes,
                     fast_range=_fast_range(ftype, min_len, max_len, collapse, fname, field_codes),
+                    fast_codes=_fast_codes(ftype, min_len, max_len, collapse, fname, field_codes),
                 )
             )
         elif tag == "C":
