@@ -10,15 +10,15 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+
+from cbec.ceb.sign import self_signed_rsa
 
 SM2_ID = "1234567812345678"
 
@@ -48,34 +48,19 @@ def make_rsa_identity(
 ) -> Identity:
     """RSA key and self-signed certificate (SHA-256 signed), written as PEM files in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    start = not_before or datetime.now(UTC) - timedelta(days=1)
-    end = not_after or datetime.now(UTC) + timedelta(days=365)
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "测试企业"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "cbec rsa test"),
-        ]
+    key_pem, cert_pem = self_signed_rsa(
+        "cbec rsa test",
+        organization="测试企业",
+        serial=serial,
+        not_before=not_before,
+        not_after=not_after,
+        key_size=key_size,
     )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(serial)
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .sign(key, hashes.SHA256())
-    )
+    cert = x509.load_pem_x509_certificate(cert_pem)
     key_path = folder / "rsa_key.pem"
     cert_path = folder / "rsa_cert.pem"
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key_pem)
+    cert_path.write_bytes(cert_pem)
     return Identity(
         key_path,
         cert_path,

@@ -322,32 +322,15 @@ def test_catalogue_unknown_type() -> None:
 
 def rsa_identity(folder: Path) -> tuple[Path, Path, int]:
     """An RSA key and a self-signed certificate made for this test, as PEM files."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
+    from cbec.ceb.sign import self_signed_rsa
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cbec cli test")])
-    now = datetime.now(UTC)
     serial = 0x5A17C0DE
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(serial)
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256())
+    key_pem, cert_pem = self_signed_rsa(
+        "cbec cli test", serial=serial, not_after=datetime.now(UTC) + timedelta(days=30)
     )
     key_path, cert_path = folder / "key.pem", folder / "cert.pem"
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key_pem)
+    cert_path.write_bytes(cert_pem)
     return key_path, cert_path, serial
 
 

@@ -10,14 +10,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-
 from cbec.ceb import dxp, examples, parse_checked, render
 from cbec.ceb.receipts import ReturnInfoPart, build_receipt, format_return_info
-from cbec.ceb.sign import load_signer, sign_message, verify_message
+from cbec.ceb.sign import load_signer, self_signed_rsa, sign_message, verify_message
 
 
 @dataclass(frozen=True)
@@ -32,34 +27,18 @@ class Step:
 
 def _demo_certificate(directory: Path) -> tuple[Path, Path]:
     """A throw-away RSA-2048 key and self-signed certificate, written beside the demo files."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "cbec demo (not a real certificate)"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "cbec 演示企业"),
-        ]
-    )
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
+    key_pem, cert_pem = self_signed_rsa(
+        "cbec 演示企业", organization="cbec demo (not a real certificate)", not_after=_in_days(30)
     )
     key_path, cert_path = directory / "demo-key.pem", directory / "demo-cert.pem"
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
+    key_path.write_bytes(key_pem)
     key_path.chmod(0o600)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_bytes(cert_pem)
     return key_path, cert_path
+
+
+def _in_days(days: int) -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
 
 
 def _outcome(problems: list[object]) -> str:

@@ -165,7 +165,12 @@ def _fast_range(
 
 
 def _fast_codes(
-    ftype: str, min_len: int | None, max_len: int | None, collapse: bool, fname: str, field_codes: CodeList | None
+    ftype: str,
+    min_len: int | None,
+    max_len: int | None,
+    collapse: bool,
+    fname: str,
+    field_codes: CodeList | None,
 ) -> frozenset[str] | None:
     """The codes of a code-list field that also satisfy its length facets: those values need no more."""
     if ftype != "string" or field_codes is None or codes.value_format(fname, min_len, max_len) is not None:

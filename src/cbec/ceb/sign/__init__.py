@@ -5,7 +5,7 @@ device implements; `load_signer` builds a software signer from key and certifica
 """
 
 from cbec.ceb.sign.algorithms import Algorithm
-from cbec.ceb.sign.keys import CertificateInfo, load_certificate, load_private_key
+from cbec.ceb.sign.keys import CertificateInfo, load_certificate, load_private_key, self_signed_rsa
 from cbec.ceb.sign.signer import RsaSoftwareSigner, Signer, Sm2SoftwareSigner, load_signer
 from cbec.ceb.sign.sm2 import DEFAULT_SM2_ID, Sm2PrivateKey, Sm2PublicKey, sm3
 from cbec.ceb.sign.xmldsig import SignatureProblem, VerifyResult, sign_message, verify_message
@@ -24,6 +24,7 @@ __all__ = [
     "load_certificate",
     "load_private_key",
     "load_signer",
+    "self_signed_rsa",
     "sign_message",
     "sm3",
     "verify_message",

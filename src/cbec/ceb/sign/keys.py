@@ -11,7 +11,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from cryptography import x509
@@ -298,3 +298,41 @@ def key_matches_certificate(key: PrivateKey, cert: CertificateInfo) -> bool:
             cert.public_key.public_numbers() == key.public_key().public_numbers()
         )
     return isinstance(cert.public_key, Sm2PublicKey) and cert.public_key == key.public_key
+
+
+def self_signed_rsa(
+    common_name: str,
+    *,
+    organization: str | None = None,
+    serial: int | None = None,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    key_size: int = 2048,
+) -> tuple[bytes, bytes]:
+    """(key PEM, certificate PEM): an RSA key with a self-signed certificate, for demos and tests.
+
+    Customs accepts only certificates its data centre issues; this one proves nothing about anyone."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+    attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, "CN")]
+    if organization:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    name = x509.Name(attributes)
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(serial if serial is not None else x509.random_serial_number())
+        .not_valid_before(not_before or now - timedelta(days=1))
+        .not_valid_after(not_after or now + timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM)

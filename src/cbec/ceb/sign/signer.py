@@ -52,7 +52,21 @@ def _certificate_for(key: rsa.RSAPrivateKey | Sm2PrivateKey, certificate: bytes)
     return cert
 
 
-class RsaSoftwareSigner:
+class _SoftwareSigner:
+    """What both software signers share: the certificate that goes into KeyInfo."""
+
+    _cert: CertificateInfo
+
+    @property
+    def certificate_der(self) -> bytes:
+        return self._cert.der
+
+    @property
+    def certificate(self) -> CertificateInfo:
+        return self._cert
+
+
+class RsaSoftwareSigner(_SoftwareSigner):
     """RSA private key in memory, SHA1withRSA (PKCS#1 v1.5) as the ``rsa-sha1`` SignatureMethod requires."""
 
     def __init__(self, private_key: rsa.RSAPrivateKey, certificate: bytes) -> None:
@@ -63,19 +77,11 @@ class RsaSoftwareSigner:
     def algorithm(self) -> Algorithm:
         return Algorithm.RSA_SHA1
 
-    @property
-    def certificate_der(self) -> bytes:
-        return self._cert.der
-
-    @property
-    def certificate(self) -> CertificateInfo:
-        return self._cert
-
     def sign(self, data: bytes) -> bytes:
         return self._key.sign(data, padding.PKCS1v15(), hashes.SHA1())
 
 
-class Sm2SoftwareSigner:
+class Sm2SoftwareSigner(_SoftwareSigner):
     """SM2 private key in memory, SM3withSM2 with the GM/T 0009 Z value; returns raw r‖s."""
 
     def __init__(
@@ -99,14 +105,6 @@ class Sm2SoftwareSigner:
     @property
     def algorithm(self) -> Algorithm:
         return self._algorithm
-
-    @property
-    def certificate_der(self) -> bytes:
-        return self._cert.der
-
-    @property
-    def certificate(self) -> CertificateInfo:
-        return self._cert
 
     def sign(self, data: bytes) -> bytes:
         return self._key.sign(data, self.sm2_id, self._public)
