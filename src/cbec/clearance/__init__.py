@@ -1,0 +1,1 @@
+"""Import clearance: the customs side of retail import — compare, limits, positive list, tax, decide."""
