@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,3 +24,16 @@ def reference_path() -> Path:
 def reference_dir() -> Path:
     """Fixture form of `reference_path`: tests that need the official XSDs or samples take this argument."""
     return reference_path()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A migrated, empty store on SQLite and on PostgreSQL: every store test runs on both."""
+    from store_fixtures import pg_store, sqlite_store
+
+    if request.param == "sqlite":
+        s = sqlite_store(tmp_path)
+        yield s
+        s.dispose()
+    else:
+        yield from pg_store()

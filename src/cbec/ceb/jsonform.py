@@ -91,6 +91,11 @@ def dumps(message: Message, indent: int | None = 2) -> str:
     return json.dumps(to_json(message), ensure_ascii=False, indent=indent)
 
 
+def node_to_json(node: Node) -> dict[str, Any]:
+    """The JSON form of one business node (an Order, an Inventory …), as stored beside the message."""
+    return _node_to_json(node, node.spec)
+
+
 def _node_to_json(node: Node, spec: NodeSpec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     values = node.values

@@ -1,0 +1,120 @@
+"""Reference data the engine decides with: the positive list and the tax-rate table, as the operator
+loaded them (stored in the database, so every worker of a zone decides with the same versions)."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cbec.ceb.dxp import CST
+from cbec.ceb.model import Node
+from cbec.clearance import positive_list as plist
+from cbec.clearance.rates import RateTable, default_rate_table, load_rate_table
+from cbec.clearance.reasons import Reason
+from cbec.store.models import ReferenceRow
+
+POSITIVE_LIST = "positive-list"
+RATES = "rates"
+
+NO_LIST = Reason(
+    "9300",
+    "positive_list.none_loaded",
+    "未加载跨境电商零售进口商品清单（正面清单），无法判定商品",
+    "no positive list is loaded, so the goods cannot be judged",
+    "cbec",
+)
+
+
+def _materialize(content: bytes, suffix: str) -> Path:
+    folder = Path(tempfile.gettempdir()) / "cbec-reference"
+    folder.mkdir(exist_ok=True)
+    path = folder / (hashlib.sha256(content).hexdigest() + suffix)
+    if not path.exists():
+        path.write_bytes(content)
+    return path
+
+
+@lru_cache(maxsize=16)
+def _parse_list(content: bytes, suffix: str) -> plist.PositiveList:
+    return plist.load_positive_list(_materialize(content, suffix))
+
+
+@lru_cache(maxsize=16)
+def _parse_rates(content: bytes, suffix: str) -> RateTable:
+    return load_rate_table(_materialize(content, suffix))
+
+
+def load(session: Session, kind: str, path: Path, now: datetime | None = None) -> ReferenceRow:
+    """Validate and store an operator file; a rate table replaces the previous one, list versions add up."""
+    content = path.read_bytes()
+    suffix = path.suffix.lower() or ".csv"
+    if kind == POSITIVE_LIST:
+        _parse_list(content, suffix)  # raises with every bad row before anything is stored
+    elif kind == RATES:
+        _parse_rates(content, suffix)
+        for old in session.scalars(select(ReferenceRow).where(ReferenceRow.kind == RATES)):
+            old.active = False
+    else:
+        raise ValueError(f"unknown reference kind {kind!r}")
+    row = ReferenceRow(
+        kind=kind,
+        name=path.name,
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        loaded_at=now or datetime.now(UTC),
+        active=True,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _rows(session: Session, kind: str) -> list[ReferenceRow]:
+    return list(
+        session.scalars(
+            select(ReferenceRow)
+            .where(ReferenceRow.kind == kind, ReferenceRow.active.is_(True))
+            .order_by(ReferenceRow.id)
+        )
+    )
+
+
+def rate_table(session: Session) -> RateTable:
+    """The operator's newest rate table, else the shipped sample."""
+    rows = _rows(session, RATES)
+    if not rows:
+        return default_rate_table()
+    row = rows[-1]
+    return _parse_rates(row.content, Path(row.name).suffix.lower() or ".csv")
+
+
+def positive_list(session: Session) -> plist.PositiveList | None:
+    """Every loaded version together, or None when the operator has loaded none."""
+    rows = _rows(session, POSITIVE_LIST)
+    if not rows:
+        return None
+    versions: dict[str, plist.PositiveListVersion] = {}
+    for row in rows:  # a later load of a version replaces the earlier one
+        for version in _parse_list(row.content, Path(row.name).suffix.lower() or ".csv").versions:
+            versions[version.version] = version
+    return plist.PositiveList(tuple(versions.values()))
+
+
+def positive_list_reasons(session: Session, inventory: Node, moment: datetime) -> list[Reason]:
+    """The positive-list findings for one list (judged on the version in force on its declaration date)."""
+    current = positive_list(session)
+    if current is None:
+        return [NO_LIST]
+    head = inventory.child("InventoryHead")
+    decl = str(head.values.get("declTime") or "") if head is not None else ""
+    try:
+        decl_date = datetime.strptime(decl, "%Y%m%d").date()
+    except ValueError:
+        decl_date = moment.astimezone(CST).date()
+    return list(plist.judge(inventory, current, decl_date=decl_date))

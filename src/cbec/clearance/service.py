@@ -1,0 +1,484 @@
+"""The import clearance use cases: take a message, judge each document, store it, answer with receipts;
+compare the four documents when the last one arrives, decide the list, write the tax bill.
+
+Each public function is one use case and one transaction (`Store.transaction`). Pure rules live beside
+this module (`compare`, `positive_list`, `limits`, `tax`); this module loads, calls them and writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cbec.ceb import jsonform
+from cbec.ceb.catalogue.messages import MESSAGE_TYPES
+from cbec.ceb.dxp import CST
+from cbec.ceb.errors import CebError
+from cbec.ceb.model import Message, Node
+from cbec.ceb.parse import parse_checked
+from cbec.ceb.problems import Problem
+from cbec.ceb.receipts import (
+    ReturnInfoPart,
+    build_return,
+    document_keys,
+    format_return_info,
+    receipt_message,
+)
+from cbec.ceb.render import render
+from cbec.clearance.documents import KINDS, Kind, business_key, buyer_key, decimal, head_of, text
+from cbec.clearance.reasons import Reason
+from cbec.store.db import Store
+from cbec.store.models import (
+    DocumentLineRow,
+    DocumentRow,
+    EventRow,
+    MessageRow,
+    ReceiptRow,
+)
+
+#: A decision hook: given the list and what the rules found, return "300" (manual review), "500"
+#: (inspection) or None (release). The risk engine plugs in here.
+DecisionHook = Callable[["Decision"], str | None]
+
+
+@dataclass
+class Settings:
+    """What an operator tunes. Defaults follow the policy texts; every number is a setting."""
+
+    #: a list whose order, payment and waybill have not all arrived within this window is rejected
+    companion_window: timedelta = timedelta(hours=24)
+    #: share of releasable lists sent to inspection (500) at random; 0 by default
+    inspection_rate: float = 0.0
+    #: platforms (ebpCode) that certify buyer identity: for them the payer need not be the buyer
+    certified_platforms: frozenset[str] = frozenset()
+    #: extra decision hook (risk engine); runs after the random inspection draw
+    hook: DecisionHook | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+
+@dataclass
+class Answer:
+    """One receipt produced by a use case."""
+
+    receipt_type: str
+    status: str
+    info: str
+    xml: bytes
+    document_key: str | None = None
+
+
+@dataclass
+class IngestResult:
+    """What `ingest` did: the message outcome and every receipt (and tax bill) it produced."""
+
+    message_type: str | None
+    outcome: str  # accepted | rejected | duplicate
+    answers: list[Answer]
+
+    @property
+    def statuses(self) -> list[str]:
+        return [a.status for a in self.answers]
+
+
+@dataclass
+class Decision:
+    """The facts a decision hook sees about one list."""
+
+    list_key: str
+    reasons: list[Reason]
+    tax_price: Decimal
+
+
+class ClearanceError(CebError):
+    code = "CBEC-0401"
+
+
+def _now(now: datetime | None) -> datetime:
+    moment = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise ClearanceError("时间必须带时区", "times must be timezone-aware")
+    return moment.astimezone(UTC)
+
+
+def _info(parts: Sequence[tuple[str, str]], text_: str = "") -> str:
+    return format_return_info([ReturnInfoPart(code, desc) for code, desc in parts], text_)
+
+
+# ---------------------------------------------------------------------------------------------- ingest
+
+
+class Engine:
+    """The clearance engine over a store. Thread-safe as far as the store is; one instance per process."""
+
+    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+        self.store = store
+        self.settings = settings or Settings()
+
+    # -- intake -----------------------------------------------------------------------------------------
+
+    def ingest(self, data: bytes, *, source: str | None = None, now: datetime | None = None) -> IngestResult:
+        """Take one message (XML, DxpMsg or the JSON form) and answer it; idempotent on the root guid."""
+        moment = _now(now)
+        try:
+            message, problems = _read(data)
+        except CebError as exc:
+            return IngestResult(None, "rejected", [self._format_receipt(data, exc, moment)])
+        with self.store.transaction() as session:
+            return self._ingest(session, data, message, problems, source, moment)
+
+    def _ingest(
+        self,
+        session: Session,
+        data: bytes,
+        message: Message,
+        problems: list[Problem],
+        source: str | None,
+        moment: datetime,
+    ) -> IngestResult:
+        code = message.code
+        digest = hashlib.sha256(data).hexdigest()
+        existing = session.scalars(
+            select(MessageRow).where(MessageRow.msg_type == code, MessageRow.guid == message.guid)
+        ).first()
+        if existing is not None:
+            return self._replay(session, existing, digest, message, moment)
+        kind = KINDS.get(code)
+        if kind is None:
+            exc = ClearanceError(
+                f"{code} 不是本平台受理的进口申报报文",
+                f"{code} is not an import declaration this platform accepts",
+                code="-10101",
+            )
+            return IngestResult(code, "rejected", [self._format_receipt(data, exc, moment)])
+        transfer = message.child("BaseTransfer")
+        row = MessageRow(
+            guid=message.guid,
+            msg_type=code,
+            sha256=digest,
+            size=len(data),
+            raw=data,
+            received_at=moment,
+            cop_code=text(transfer, "copCode") if transfer is not None else None,
+            dxp_id=text(transfer, "dxpId") if transfer is not None else None,
+            source=source,
+            signature="present" if message.signature else "none",
+            outcome="accepted",
+        )
+        session.add(row)
+        session.flush()
+        body = message.mspec.body.name
+        errors = [p for p in problems if p.is_error]
+        message_level = [p for p in errors if not p.path.startswith(f"{body}[")]
+        answers: list[Answer] = []
+        accepted = 0
+        for index, document in enumerate(message.documents, 1):
+            own = [p for p in errors if p.path.startswith(f"{body}[{index}]/")]
+            answer, stored = self._document(
+                session, row, kind, message, index, document, message_level + own, moment
+            )
+            answers.append(answer)
+            if stored is not None:
+                accepted += 1
+                answers.extend(self._after_arrival(session, kind, stored, moment))
+        if not accepted:
+            row.outcome = "rejected"
+        return IngestResult(code, row.outcome, answers)
+
+    def _replay(
+        self, session: Session, existing: MessageRow, digest: str, message: Message, moment: datetime
+    ) -> IngestResult:
+        """The same message again: the receipts it got, unchanged; a reused guid with new content: refused."""
+        if existing.sha256 == digest:
+            rows = session.scalars(
+                select(ReceiptRow).where(ReceiptRow.message_id == existing.id).order_by(ReceiptRow.id)
+            ).all()
+            answers = [Answer(r.receipt_type, r.return_status, r.return_info, r.xml) for r in rows]
+            return IngestResult(message.code, "duplicate", answers)
+        kind = KINDS[message.code]
+        answers = []
+        for document in message.documents:
+            head = head_of(kind, document)
+            info = _info(
+                [("-1", "报文 guid 已被其他内容使用，不做处理")], "the message guid was already used"
+            )
+            answers.append(
+                self._answer(
+                    session,
+                    None,
+                    None,
+                    kind,
+                    document,
+                    kind.duplicate,
+                    info,
+                    moment,
+                    business_key(kind, head),
+                )
+            )
+        return IngestResult(message.code, "rejected", answers)
+
+    def _document(
+        self,
+        session: Session,
+        row: MessageRow,
+        kind: Kind,
+        message: Message,
+        index: int,
+        document: Node,
+        errors: list[Problem],
+        moment: datetime,
+    ) -> tuple[Answer, DocumentRow | None]:
+        """Judge one document on its own (fields, duplicates, references) and store it if accepted."""
+        head = head_of(kind, document)
+        key = business_key(kind, head)
+        if errors:
+            code = errors[0].code
+            info = _info([(p.code, f"{p.path}: {p.zh}") for p in errors[:20]])
+            return self._answer(session, row, None, kind, document, code, info, moment, key), None
+        app_type = text(head, "appType") or "1"
+        current = session.scalars(
+            select(DocumentRow).where(
+                DocumentRow.kind == kind.name, DocumentRow.doc_key == key, DocumentRow.current.is_(True)
+            )
+        ).first()
+        live = current is not None and current.status not in ("deleted", "rejected", "expired")
+        if app_type == "1" and live:
+            info = _info([(kind.duplicate, f"已存在相同编号的单证 {key}")])
+            return self._answer(session, row, None, kind, document, kind.duplicate, info, moment, key), None
+        if app_type in ("2", "3"):
+            if not live:
+                info = _info([(kind.not_found, "报送类型为变更/删除，但未找到要操作的单证")])
+                return (
+                    self._answer(session, row, None, kind, document, kind.not_found, info, moment, key),
+                    None,
+                )
+            assert current is not None
+            if kind.locked is not None and self._in_use(session, kind, current):
+                info = _info([(kind.locked, "该单证已被申报清单使用，状态不符，不能变更或删除")])
+                return (
+                    self._answer(session, row, None, kind, document, kind.locked, info, moment, key),
+                    None,
+                )
+            current.current = False
+            current.updated_at = moment
+            self._event(
+                session, current, "superseded" if app_type == "2" else "deleted", current.status, moment
+            )
+        version = (current.version + 1) if (current is not None and app_type in ("2", "3")) else 1
+        draft = (text(head, "appStatus") or "2") == "1"
+        status = "deleted" if app_type == "3" else ("draft" if draft else "accepted")
+        stored = self._store_document(session, row, kind, index, document, head, key, version, status, moment)
+        if kind.name == "list":
+            stored.pre_no = f"B{moment.astimezone(CST):%Y%m%d}{stored.id:09d}"
+            customs = text(head, "customsCode") or "0000"
+            stored.invt_no = f"{customs}{moment.astimezone(CST):%Y}I{stored.id:09d}"
+        if status == "deleted":
+            receipt_status, info = "399", _info([("2300", "审核通过")], "删除成功")
+        elif draft:
+            receipt_status, info = ("1" if kind.name == "list" else "2"), "暂存 / draft stored"
+        else:
+            receipt_status, info = "120", _info([("1800", "逻辑校验通过")])
+        answer = self._answer(session, row, stored, kind, document, receipt_status, info, moment, key)
+        return answer, (stored if status == "accepted" else None)
+
+    def _store_document(
+        self,
+        session: Session,
+        row: MessageRow,
+        kind: Kind,
+        index: int,
+        document: Node,
+        head: Node,
+        key: str,
+        version: int,
+        status: str,
+        moment: datetime,
+    ) -> DocumentRow:
+        amount = {
+            "order": decimal(head, "acturalPaid"),
+            "payment": decimal(head, "amountPaid"),
+            "list": None,
+        }.get(kind.name)
+        id_field = "payerIdNumber" if kind.name == "payment" else "buyerIdNumber"
+        stored = DocumentRow(
+            kind=kind.name,
+            doc_key=key,
+            version=version,
+            current=True,
+            message_id=row.id,
+            position=index,
+            head_guid=text(head, "guid") or "",
+            status=status,
+            ebp_code=text(head, "ebpCode"),
+            ebc_code=text(head, "ebcCode"),
+            order_no=text(head, "orderNo"),
+            logistics_code=text(head, "logisticsCode"),
+            logistics_no=text(head, "logisticsNo"),
+            pay_code=text(head, "payCode"),
+            pay_transaction_id=text(head, "payTransactionId"),
+            invt_no=text(head, "invtNo") if kind.name in ("cancel", "refund") else None,
+            cop_no=text(head, "copNo"),
+            buyer_key=buyer_key(text(head, id_field)),
+            trade_mode=text(head, "tradeMode"),
+            amount=amount,
+            body=jsonform.node_to_json(document),
+            created_at=moment,
+            updated_at=moment,
+        )
+        session.add(stored)
+        session.flush()
+        for line_name in ("OrderList", "InventoryList", "InvtRefundList", "DeliveryList"):
+            for line in document.children.get(line_name, []):
+                gnum = line.values.get("gnum")
+                session.add(
+                    DocumentLineRow(
+                        document_id=stored.id,
+                        gnum=gnum if isinstance(gnum, int) else 0,
+                        gcode=text(line, "gcode"),
+                        name=text(line, "gname") or text(line, "itemName"),
+                        qty=decimal(line, "qty"),
+                        unit=text(line, "unit"),
+                        price=decimal(line, "price"),
+                        total_price=decimal(line, "totalPrice"),
+                        country=text(line, "country"),
+                        item_record_no=text(line, "itemRecordNo"),
+                    )
+                )
+        self._event(session, stored, "received", status, moment)
+        return stored
+
+    def _in_use(self, session: Session, kind: Kind, document: DocumentRow) -> bool:
+        """True when a live declaration list relies on this order, payment or waybill."""
+        query = select(DocumentRow.id).where(
+            DocumentRow.kind == "list",
+            DocumentRow.current.is_(True),
+            DocumentRow.status.not_in(("rejected", "deleted", "expired", "cancelled")),
+        )
+        if kind.name == "order" or kind.name == "payment":
+            query = query.where(
+                DocumentRow.ebp_code == document.ebp_code, DocumentRow.order_no == document.order_no
+            )
+        elif kind.name == "waybill":
+            query = query.where(
+                DocumentRow.logistics_code == document.logistics_code,
+                DocumentRow.logistics_no == document.logistics_no,
+            )
+        elif kind.name == "list":
+            return document.status in ("released", "review", "inspection")
+        else:
+            return False
+        return session.scalars(query.limit(1)).first() is not None
+
+    # -- answers ------------------------------------------------------------------------------------------
+
+    def _answer(
+        self,
+        session: Session,
+        row: MessageRow | None,
+        stored: DocumentRow | None,
+        kind: Kind,
+        document: Node,
+        status: str,
+        info: str,
+        moment: datetime,
+        key: str | None,
+    ) -> Answer:
+        """Build, store and return the receipt answering one document."""
+        receipt_code = MESSAGE_TYPES[kind.message].receipt
+        assert receipt_code is not None
+        keys: dict[str, Any] = dict(document_keys(document, receipt_code))
+        if receipt_code in ("CEB622", "CEB624", "CEB626"):
+            keys.setdefault("copNo", (text(head_of(kind, document), "copNo") or "-")[:20])
+            pre_no = stored.pre_no if stored is not None and stored.pre_no else None
+            keys["preNo"] = pre_no or f"B{moment.astimezone(CST):%Y%m%d}{(row.id if row else 0) % 10**9:09d}"
+            if stored is not None and stored.invt_no:
+                keys["invtNo"] = stored.invt_no
+        node = build_return(receipt_code, keys, status, info, moment.astimezone(CST), any_status=True)
+        receipt = receipt_message(receipt_code, [node])
+        xml = render(receipt)
+        session.add(
+            ReceiptRow(
+                message_id=row.id if row is not None else None,
+                document_id=stored.id if stored is not None else None,
+                receipt_type=receipt_code,
+                guid=receipt.guid,
+                return_status=status,
+                return_info=str(node.values.get("returnInfo", "")),
+                xml=xml,
+                recipient=row.cop_code if row is not None else None,
+                created_at=moment,
+            )
+        )
+        return Answer(receipt_code, status, str(node.values.get("returnInfo", "")), xml, key)
+
+    def _format_receipt(self, data: bytes, exc: CebError, moment: datetime) -> Answer:
+        """A message that could not be read at all gets a CEB900 format-check receipt."""
+        keys = {
+            "guid": str(uuid.uuid4()).upper(),
+            "oriCopMsgId": "",
+            "oriMessageType": "Unknown",
+        }
+        status = exc.code if exc.code.startswith("-") else "-" + exc.code.lstrip("0")
+        info = f"{exc.zh} / {exc.en}"
+        node = build_return(
+            "CEB900",
+            {k: v for k, v in keys.items() if v},
+            status,
+            info,
+            moment.astimezone(CST),
+            any_status=True,
+        )
+        xml = render(receipt_message("CEB900", [node]))
+        return Answer("CEB900", status, str(node.values.get("returnInfo", "")), xml)
+
+    def _event(
+        self,
+        session: Session,
+        doc: DocumentRow,
+        event: str,
+        status: str | None,
+        moment: datetime,
+        detail: dict[str, object] | None = None,
+    ) -> None:
+        session.add(
+            EventRow(
+                document_id=doc.id,
+                message_id=doc.message_id,
+                event=event,
+                status=status,
+                detail=detail,
+                at=moment,
+            )
+        )
+
+    # -- comparison and decision ------------------------------------------------------------------------
+
+    def _after_arrival(
+        self, session: Session, kind: Kind, stored: DocumentRow, moment: datetime
+    ) -> list[Answer]:
+        """When a document arrives, every waiting list that now has all four documents is decided."""
+        from cbec.clearance.decide import decide_waiting
+
+        return decide_waiting(self, session, kind, stored, moment)
+
+
+def _read(data: bytes) -> tuple[Message, list[Problem]]:
+    """Parse (XML, DxpMsg or the JSON form) and check in one pass."""
+    stripped = data.lstrip()
+    if stripped.startswith(b"{"):
+        from cbec.ceb.check import check
+
+        message = jsonform.from_json(data)
+        return message, check(message)
+    return parse_checked(data)
+
+
+__all__ = ["MESSAGE_TYPES", "Answer", "Decision", "Engine", "IngestResult", "Settings"]

@@ -1,0 +1,1 @@
+"""The clearance store: SQLAlchemy 2 tables, engine and sessions, Alembic migrations."""

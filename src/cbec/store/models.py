@@ -1,0 +1,214 @@
+"""Tables of the clearance store: archived messages, normalized documents, events, receipts, tax bills, quota.
+
+Conventions: times are stored in UTC (timezone-aware); money is `Numeric(19, 5)` read back as `Decimal`;
+personal data is stored as customs sends it inside the archived message, and looked up only by keyed hash
+(`buyer_key` = HMAC of the ID number), so the quota ledger never holds an ID number in clear text.
+Status changes are rows in `events` (append-only); `appType=2` changes keep the previous version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+MONEY = Numeric(19, 5, asdecimal=True)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MessageRow(Base):
+    """Every message received, byte-exact, with its hash, sender and signature result."""
+
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    guid: Mapped[str] = mapped_column(String(64))
+    msg_type: Mapped[str] = mapped_column(String(8))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cop_code: Mapped[str | None] = mapped_column(String(64))
+    dxp_id: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(255))
+    #: none | valid | invalid (with code) — what the signature check said at arrival
+    signature: Mapped[str] = mapped_column(String(16), default="none")
+    signature_code: Mapped[str | None] = mapped_column(String(16))
+    #: accepted | rejected (the message as a whole could not be taken)
+    outcome: Mapped[str] = mapped_column(String(16))
+    __table_args__ = (UniqueConstraint("msg_type", "guid", name="uq_messages_type_guid"),)
+
+
+class DocumentRow(Base):
+    """One business document (order, payment, waybill, list, cancellation, return, delivery, status).
+
+    `doc_key` is the business key customs uses for duplicates: order `ebpCode|orderNo`, payment
+    `payCode|payTransactionId`, waybill `logisticsCode|logisticsNo`, list `ebcCode|orderNo` …
+    `version` counts appType=2 changes; the current row has `current=True`, older versions stay.
+    """
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    doc_key: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    position: Mapped[int] = mapped_column(Integer)  # index of the document inside its message (1-based)
+    head_guid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    # join keys, denormalized for the four-document comparison
+    ebp_code: Mapped[str | None] = mapped_column(String(64))
+    ebc_code: Mapped[str | None] = mapped_column(String(64))
+    order_no: Mapped[str | None] = mapped_column(String(80))
+    logistics_code: Mapped[str | None] = mapped_column(String(64))
+    logistics_no: Mapped[str | None] = mapped_column(String(80))
+    pay_code: Mapped[str | None] = mapped_column(String(64))
+    pay_transaction_id: Mapped[str | None] = mapped_column(String(80))
+    invt_no: Mapped[str | None] = mapped_column(String(32))
+    pre_no: Mapped[str | None] = mapped_column(String(32))
+    cop_no: Mapped[str | None] = mapped_column(String(64))
+    buyer_key: Mapped[str | None] = mapped_column(String(64))
+    trade_mode: Mapped[str | None] = mapped_column(String(8))
+    amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    #: the document as the JSON form of its business node (official field names; decimals as strings)
+    body: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        Index("ix_documents_key", "kind", "doc_key", "current"),
+        Index("ix_documents_order", "kind", "ebp_code", "order_no"),
+        Index("ix_documents_logistics", "kind", "logistics_code", "logistics_no"),
+        Index("ix_documents_invt", "invt_no"),
+        Index("ix_documents_status", "kind", "status"),
+    )
+
+
+class EventRow(Base):
+    """Append-only history: every status change of every document."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    event: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_events_document", "document_id"),)
+
+
+class ReceiptRow(Base):
+    """A receipt (or tax bill) the platform produced, as the XML sent back."""
+
+    __tablename__ = "receipts"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    receipt_type: Mapped[str] = mapped_column(String(8))
+    guid: Mapped[str] = mapped_column(String(64), unique=True)
+    return_status: Mapped[str] = mapped_column(String(16))
+    return_info: Mapped[str] = mapped_column(Text)
+    xml: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the enterprise the receipt goes to (the sender's copCode)
+    recipient: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        Index("ix_receipts_message", "message_id"),
+        Index("ix_receipts_document", "document_id"),
+    )
+
+
+class TaxBillRow(Base):
+    """The electronic tax bill of a released list (CEB816) and its later status (CEB818)."""
+
+    __tablename__ = "tax_bills"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    invt_no: Mapped[str] = mapped_column(String(32))
+    tax_no: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(8))  # retail | full
+    customs_tax: Mapped[Decimal] = mapped_column(MONEY)
+    value_added_tax: Mapped[Decimal] = mapped_column(MONEY)
+    consumption_tax: Mapped[Decimal] = mapped_column(MONEY)
+    status: Mapped[str] = mapped_column(String(2))  # 1 generated, 2 summarized, 3 void
+    lines: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    payable_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payable_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QuotaRow(Base):
+    """A buyer's calendar-year total of released lists (the annual limit's ledger), one row a year.
+
+    Updated only with the row locked (PostgreSQL `SELECT … FOR UPDATE`; SQLite serializes writers), so two
+    lists of one buyer decided at once can never together exceed the limit."""
+
+    __tablename__ = "quota"
+    buyer_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    used: Mapped[Decimal] = mapped_column(MONEY)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QuotaEntryRow(Base):
+    """Each change to a buyer's annual total: a release adds, a cancellation or return gives back."""
+
+    __tablename__ = "quota_entries"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    buyer_key: Mapped[str] = mapped_column(String(64))
+    year: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    kind: Mapped[str] = mapped_column(String(16))  # release | cancel | return
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_quota_entries_buyer", "buyer_key", "year"),)
+
+
+class ReferenceRow(Base):
+    """Operator-loaded reference data (positive-list versions, tax rates), stored as loaded."""
+
+    __tablename__ = "reference_data"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # positive-list | rates
+    name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class DocumentLineRow(Base):
+    """Item lines of orders, lists and returns, one row each: for quantities, returns and statistics."""
+
+    __tablename__ = "document_lines"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    gnum: Mapped[int] = mapped_column(Integer)
+    gcode: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(255))
+    qty: Mapped[Decimal | None] = mapped_column(MONEY)
+    unit: Mapped[str | None] = mapped_column(String(8))
+    price: Mapped[Decimal | None] = mapped_column(MONEY)
+    total_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    country: Mapped[str | None] = mapped_column(String(8))
+    item_record_no: Mapped[str | None] = mapped_column(String(64))
+    __table_args__ = (Index("ix_document_lines_document", "document_id"),)

@@ -1,0 +1,56 @@
+"""The store: migrations create every table on SQLite and PostgreSQL; the unit of work commits or rolls back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import inspect, select
+
+from cbec.store.db import Store
+from cbec.store.migrate import current
+from cbec.store.models import Base, MessageRow
+
+
+def test_migrations_create_every_table(store: Store) -> None:
+    tables = set(inspect(store.engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    assert current(store.engine) == "0001"
+
+
+def test_transaction_rolls_back_on_error(store: Store) -> None:
+    now = datetime.now(UTC)
+
+    def row(guid: str) -> MessageRow:
+        return MessageRow(
+            guid=guid,
+            msg_type="CEB311",
+            sha256="0" * 64,
+            size=1,
+            raw=b"x",
+            received_at=now,
+            signature="none",
+            outcome="accepted",
+        )
+
+    with pytest.raises(RuntimeError), store.transaction() as session:
+        session.add(row("A" * 36))
+        session.flush()
+        raise RuntimeError("boom")
+    with store.transaction() as session:
+        assert session.scalars(select(MessageRow)).all() == []
+        session.add(row("B" * 36))
+    with store.transaction() as session:
+        assert [m.guid for m in session.scalars(select(MessageRow))] == ["B" * 36]
+
+
+def test_money_comes_back_as_decimal(store: Store) -> None:
+    from decimal import Decimal
+
+    from cbec.store.models import QuotaRow
+
+    with store.transaction() as session:
+        session.add(QuotaRow(buyer_key="k", year=2026, used=Decimal("123.45"), updated_at=datetime.now(UTC)))
+    with store.transaction() as session:
+        used = session.scalars(select(QuotaRow.used)).one()
+        assert isinstance(used, Decimal) and used == Decimal("123.45")
