@@ -35,7 +35,7 @@ def pg_store() -> Iterator[Store]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means the server is not there
+    except Exception as exc:
         admin.dispose()
         pytest.fail(
             f"PostgreSQL at {PG_URL} is not reachable ({exc.__class__.__name__}); start it or set CBEC_SKIP_PG=1"

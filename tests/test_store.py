@@ -1,4 +1,4 @@
-"""The store: migrations create every table on SQLite and PostgreSQL; the unit of work commits or rolls back."""
+"""The store: migrations create every table on SQLite and PostgreSQL; a transaction commits or rolls back."""
 
 from __future__ import annotations
 
