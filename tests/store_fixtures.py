@@ -38,7 +38,8 @@ def pg_store() -> Iterator[Store]:
     except Exception as exc:
         admin.dispose()
         pytest.fail(
-            f"PostgreSQL at {PG_URL} is not reachable ({exc.__class__.__name__}); start it or set CBEC_SKIP_PG=1"
+            f"PostgreSQL at {PG_URL} is not reachable ({exc.__class__.__name__}); "
+            "start it or set CBEC_SKIP_PG=1"
         )
     engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_pre_ping=True)
     upgrade(engine)
