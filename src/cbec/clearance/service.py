@@ -464,10 +464,24 @@ class Engine:
     def _after_arrival(
         self, session: Session, kind: Kind, stored: DocumentRow, moment: datetime
     ) -> list[Answer]:
-        """When a document arrives, every waiting list that now has all four documents is decided."""
+        """What a newly accepted document sets off: a list decision, a cancellation, a return."""
+        from cbec.clearance import aftercare
         from cbec.clearance.decide import decide_waiting
 
+        if kind.name == "cancel":
+            return aftercare.cancel(self, session, stored, moment)
+        if kind.name == "refund":
+            return aftercare.refund(self, session, stored, moment)
         return decide_waiting(self, session, kind, stored, moment)
+
+    # -- scheduled and manual use cases ----------------------------------------------------------------
+
+    def expire(self, now: datetime | None = None) -> list[Answer]:
+        """Reject lists whose order, payment or waybill did not arrive within the window."""
+        from cbec.clearance.decide import expire
+
+        with self.store.transaction() as session:
+            return expire(self, session, _now(now))
 
 
 def _read(data: bytes) -> tuple[Message, list[Problem]]:

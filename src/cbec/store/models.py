@@ -8,7 +8,7 @@ Status changes are rows in `events` (append-only); `appType=2` changes keep the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -25,9 +25,30 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 MONEY = Numeric(19, 5, asdecimal=True)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database: SQLite has no time zones and would hand back naive values."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -44,7 +65,7 @@ class MessageRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     cop_code: Mapped[str | None] = mapped_column(String(64))
     dxp_id: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str | None] = mapped_column(String(255))
@@ -90,9 +111,9 @@ class DocumentRow(Base):
     amount: Mapped[Decimal | None] = mapped_column(MONEY)
     #: the document as the JSON form of its business node (official field names; decimals as strings)
     body: Mapped[dict[str, object]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     __table_args__ = (
         Index("ix_documents_key", "kind", "doc_key", "current"),
         Index("ix_documents_order", "kind", "ebp_code", "order_no"),
@@ -112,7 +133,7 @@ class EventRow(Base):
     event: Mapped[str] = mapped_column(String(40))
     status: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, object] | None] = mapped_column(JSON)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     __table_args__ = (Index("ix_events_document", "document_id"),)
 
 
@@ -130,7 +151,7 @@ class ReceiptRow(Base):
     xml: Mapped[bytes] = mapped_column(LargeBinary)
     #: the enterprise the receipt goes to (the sender's copCode)
     recipient: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     __table_args__ = (
         Index("ix_receipts_message", "message_id"),
         Index("ix_receipts_document", "document_id"),
@@ -151,9 +172,9 @@ class TaxBillRow(Base):
     consumption_tax: Mapped[Decimal] = mapped_column(MONEY)
     status: Mapped[str] = mapped_column(String(2))  # 1 generated, 2 summarized, 3 void
     lines: Mapped[list[dict[str, object]]] = mapped_column(JSON)
-    payable_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    payable_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payable_from: Mapped[datetime] = mapped_column(UtcDateTime())
+    payable_until: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class QuotaRow(Base):
@@ -166,7 +187,7 @@ class QuotaRow(Base):
     buyer_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     used: Mapped[Decimal] = mapped_column(MONEY)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class QuotaEntryRow(Base):
@@ -179,7 +200,7 @@ class QuotaEntryRow(Base):
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
     amount: Mapped[Decimal] = mapped_column(MONEY)
     kind: Mapped[str] = mapped_column(String(16))  # release | cancel | return
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     __table_args__ = (Index("ix_quota_entries_buyer", "buyer_key", "year"),)
 
 
@@ -192,7 +213,7 @@ class ReferenceRow(Base):
     name: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
-    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    loaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
