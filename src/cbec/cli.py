@@ -730,3 +730,10 @@ def demo(
         f"The files are in {directory}; try `cbec validate {directory}/CEB311_order.xml` "
         f"or `cbec verify {directory}/CEB621_list.signed.xml`."
     )
+
+
+# --------------------------------------------------------------------------------------------- clearance
+
+from cbec.cli_clearance import register as _register_clearance  # noqa: E402
+
+_register_clearance(app)
