@@ -458,7 +458,9 @@ def test_example_for_a_type_without_one() -> None:
     assert "CBEC-0004" in result.output and "CEB311" in result.output
 
 
-def test_demo_writes_valid_signed_files(tmp_path: Path) -> None:
+def test_demo_writes_valid_signed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CBEC_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("CBEC_DATABASE_URL", raising=False)
     result = runner.invoke(app, ["demo", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     files = sorted(p.name for p in (tmp_path / "demo").glob("*.xml"))
@@ -475,3 +477,10 @@ def test_demo_writes_valid_signed_files(tmp_path: Path) -> None:
     assert verified.exit_code == 0, verified.output
     receipt = ceb.parse(tmp_path / "demo" / "CEB622_receipt.xml")
     assert receipt.documents[0].returnStatus == "800"
+    # the clearance round: the list waited for its companions, then was released with a tax bill
+    outbox = sorted(
+        p.name.split("_")[0] + "_" + p.name.split("_")[1]
+        for p in (tmp_path / "demo" / "outbox").glob("*.xml")
+    )
+    assert outbox == ["CEB312_120", "CEB412_120", "CEB512_120", "CEB622_120", "CEB622_800", "CEB816_1"]
+    assert (tmp_path / "var" / "cbec.db").exists()

@@ -714,21 +714,22 @@ def demo(
     ] = Path("var/demo"),
 ) -> None:
     """演示：一笔交易的订单、清单、加签、验签、DxpMsg、回执。 One trade through the standard."""
-    from cbec.demo import run_demo
+    from cbec.demo import run_clearance_demo, run_demo
 
     with _user_errors():
-        steps = run_demo(directory)
+        steps = run_demo(directory) + run_clearance_demo(directory)
     console = _console()
-    table = Table(title="cbec 报文标准演示 / message standard demo", show_lines=False)
+    table = Table(title="cbec 演示 / demo: 报文标准与通关 / message standard and clearance", show_lines=False)
     for column in ("步骤 / step", "文件 / file", "结果 / outcome"):
         table.add_column(column)
     for step in steps:
         table.add_row(f"{step.zh}\n{step.en}", str(step.file), step.outcome)
     console.print(table)
     console.print(
-        f"文件在 {directory} 中；可用 cbec validate / cbec verify 检查它们。\n"
-        f"The files are in {directory}; try `cbec validate {directory}/CEB311_order.xml` "
-        f"or `cbec verify {directory}/CEB621_list.signed.xml`."
+        f"文件在 {directory} 中；可用 cbec validate / cbec verify / cbec show / cbec quota 查看。\n"
+        f"The files are in {directory}; try `cbec validate {directory}/CEB311_order.xml`, "
+        f"`cbec verify {directory}/CEB621_list.signed.xml`, `cbec show list <orderNo>` or "
+        "`cbec quota 110101199003070003`."
     )
 
 

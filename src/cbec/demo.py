@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cbec.ceb import dxp, examples, parse_checked, render
+from cbec.ceb.dxp import CST
 from cbec.ceb.receipts import ReturnInfoPart, build_receipt, format_return_info
 from cbec.ceb.sign import load_signer, self_signed_rsa, sign_message, verify_message
 
@@ -107,4 +108,69 @@ def run_demo(directory: Path) -> list[Step]:
     list_receipt_file = directory / "CEB622_receipt.xml"
     list_receipt_file.write_bytes(render(list_receipt))
     steps.append(Step("清单回执（800 放行）", "list receipt (800 released)", list_receipt_file, "800"))
+    return steps
+
+
+#: Tariff lines of the demo goods, written to a file labelled as a demo list: the official positive list
+#: is not public as text, so the operator loads it; the demo must not pretend to ship it.
+DEMO_LIST = (
+    "# 演示用正面清单（非官方）：仅含演示商品的税则号列 / DEMO positive list, not the official one\n"
+    "tariff_line,name,remark,version,effective_date,label\n"
+    "96190011,尿布,,DEMO,2000-01-01,演示 / demo\n"
+    "19011010,婴幼儿配方奶粉,,DEMO,2000-01-01,演示 / demo\n"
+    "33049900,其他美容化妆品,,DEMO,2000-01-01,演示 / demo\n"
+)
+
+
+def run_clearance_demo(directory: Path) -> list[Step]:
+    """The clearance engine on the embedded database: four documents in, receipts and a tax bill out."""
+    from cbec.clearance import reference
+    from cbec.clearance.queries import quota
+    from cbec.clearance.service import Engine
+    from cbec.store.db import Store
+    from cbec.store.migrate import upgrade
+
+    directory.mkdir(parents=True, exist_ok=True)
+    store = Store()
+    upgrade(store.engine)
+    steps = [Step("数据库就绪", "database ready", Path(store.engine.url.database or "-"), "alembic head")]
+    list_file = directory / "demo-positive-list.csv"
+    list_file.write_text(DEMO_LIST, encoding="utf-8")
+    with store.transaction() as session:
+        reference.load(session, reference.POSITIVE_LIST, list_file)
+    steps.append(Step("加载演示正面清单", "demo positive list loaded", list_file, "3 lines (demo)"))
+    engine = Engine(store)
+    stamp = dt.datetime.now(dt.UTC).strftime("%H%M%S%f")
+    trade = examples.Trade(
+        order_no=f"DEMO{stamp}", logistics_no=f"LN{stamp}", pay_transaction_id=f"PAY{stamp}"
+    )
+    outbox = directory / "outbox"
+    outbox.mkdir(exist_ok=True)
+    for build, zh, en in (
+        (examples.ceb621, "清单先到：等待订单、支付单、运单", "list first: waits for its companions"),
+        (examples.ceb311, "电子订单", "order"),
+        (examples.ceb411, "支付凭证", "payment"),
+        (
+            examples.ceb511,
+            "物流运单：四单齐全，比对并决定",
+            "waybill: all four present, compared and decided",
+        ),
+    ):
+        result = engine.ingest(render(build(trade)))
+        for answer in result.answers:
+            target = outbox / f"{answer.receipt_type}_{answer.status}_{trade.order_no}.xml"
+            target.write_bytes(answer.xml)
+        outcome = ", ".join(f"{a.receipt_type} {a.status}" for a in result.answers)
+        steps.append(Step(zh, en, outbox, outcome))
+    with store.transaction() as session:
+        view = quota(session, trade.buyer.id_number, dt.datetime.now(CST).year)
+    steps.append(
+        Step(
+            "个人年度额度",
+            "annual quota",
+            Path("cbec quota"),
+            f"{view.masked_id}: {view.used:.2f} / {view.limit:.2f}",
+        )
+    )
+    store.dispose()
     return steps
