@@ -253,6 +253,48 @@ def reference_load(
     typer.echo(f"已加载 / loaded {kind} {row.name} (sha256 {row.sha256[:12]}…)")
 
 
+stock_app = typer.Typer(help="保税库存 / bonded stock (1210).", no_args_is_help=True)
+
+
+@stock_app.command("in")
+def stock_in(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV: ems_no,item_record_no,qty")],
+) -> None:
+    """保税入库：按账册与料号登记库存。 Book bonded goods in, by account book and book item."""
+    from cbec.clearance import stock
+
+    if not file.is_file():
+        _fail("CBEC-0002", f"找不到文件 {file}", f"no such file: {file}")
+    try:
+        rows = stock.read_stock_csv(file)
+    except stock.StockFileError as exc:
+        for line, zh, en in exc.problems:
+            typer.echo(f"{file}:{line} {zh} / {en}", err=True)
+        _fail("CBEC-0007", f"{file} 有错误，未入库", f"{file} has errors; nothing was booked")
+    store = _store()
+    with store.transaction() as session:
+        count = stock.stock_in(session, rows, dt.datetime.now(dt.UTC), reference=file.name)
+    typer.echo(f"已入库 / booked {count} 行 / row(s)")
+
+
+@stock_app.command("show")
+def stock_show(
+    ems_no: Annotated[str, typer.Argument(metavar="EMS_NO", help="账册编号 / account book.")],
+) -> None:
+    """查看账册库存。 What an account book holds."""
+    from cbec.clearance import stock
+
+    store = _store()
+    with store.transaction() as session:
+        rows = stock.holding(session, ems_no)
+        table = Table(title=f"账册 / account book {ems_no}")
+        table.add_column("料号 / book item")
+        table.add_column("结存 / held", justify="right")
+        for row in rows:
+            table.add_row(row.item_record_no, f"{row.qty.normalize():f}")
+    Console().print(table)
+
+
 def expire() -> None:
     """驳回超时仍未收齐四单的清单。 Reject lists whose companions did not arrive within the window."""
     from cbec.clearance.service import Engine
@@ -264,6 +306,7 @@ def expire() -> None:
 def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(reference_app, name="reference")
+    app.add_typer(stock_app, name="stock")
     app.command()(ingest)
     app.command()(quota)
     app.command()(show)

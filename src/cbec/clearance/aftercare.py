@@ -25,6 +25,7 @@ from cbec.ceb.receipts import (
     format_return_info,
 )
 from cbec.ceb.render import render
+from cbec.clearance import stock
 from cbec.clearance.documents import KINDS, text
 from cbec.store.models import (
     DocumentLineRow,
@@ -144,6 +145,17 @@ def cancel(engine: Engine, session: Session, doc: DocumentRow, moment: datetime)
         return _refuse(engine, session, doc, "-623005", f"清单[{doc.invt_no}]税款已汇总，不能撤单", moment)
     returned = _returned_amount(session, listing)
     _give_back(session, listing, (listing.amount or Decimal("0")) - returned, "cancel", moment)
+    if listing.trade_mode == "1210":
+        from cbec.clearance.decide import node_of
+
+        already = _already_returned(session, listing)
+        inventory = node_of(session, listing)
+        kept = {
+            g: line.qty - already.get(g, Decimal(0))
+            for g, line in _released_lines(session, listing).items()
+            if line.qty is not None
+        }
+        stock.move(session, inventory, listing.id, "cancel", moment, kept)
     listing.status = "cancelled"
     engine._event(session, listing, "cancelled", "cancelled", moment, {"by": doc.id})
     doc.status = "done"
@@ -177,10 +189,7 @@ def refund(engine: Engine, session: Session, doc: DocumentRow, moment: datetime)
     bill = _open_bill(session, listing)
     if bill is None:
         return _refuse(engine, session, doc, "-625004", "退货申请单申报失败，税款已汇总", moment)
-    released = {
-        line.gnum: line
-        for line in session.scalars(select(DocumentLineRow).where(DocumentLineRow.document_id == listing.id))
-    }
+    released = _released_lines(session, listing)
     already = _already_returned(session, listing)
     request = node_of(session, doc)
     wanted: dict[int, Decimal] = {}
@@ -238,6 +247,8 @@ def refund(engine: Engine, session: Session, doc: DocumentRow, moment: datetime)
                 )
             )
     _give_back(session, listing, given_back, "return", moment)
+    if listing.trade_mode == "1210":
+        stock.move(session, node_of(session, listing), listing.id, "return", moment, wanted)
     answers = [_void(engine, session, bill, moment)]
     if lines:
         answers.append(_reissue(engine, session, listing, bill, lines, moment))
@@ -248,6 +259,11 @@ def refund(engine: Engine, session: Session, doc: DocumentRow, moment: datetime)
     info = format_return_info([ReturnInfoPart("2300", "审核通过")], "退货申请审核通过")
     answers.insert(0, _answer(engine, session, doc, "399", info, moment))
     return answers
+
+
+def _released_lines(session: Session, listing: DocumentRow) -> dict[int, DocumentLineRow]:
+    rows = session.scalars(select(DocumentLineRow).where(DocumentLineRow.document_id == listing.id))
+    return {line.gnum: line for line in rows}
 
 
 def _already_returned(session: Session, listing: DocumentRow) -> dict[int, Decimal]:

@@ -22,7 +22,7 @@ from cbec.ceb.receipts import ReturnInfoPart, TaxBill, TaxLine, build_tax_bill, 
 from cbec.ceb.render import render
 from cbec.clearance import compare as compare_rules
 from cbec.clearance import limits as limit_rules
-from cbec.clearance import reference
+from cbec.clearance import reference, stock
 from cbec.clearance.documents import KINDS, Kind
 from cbec.clearance.reasons import Reason
 from cbec.clearance.tax import compute_tax
@@ -151,6 +151,9 @@ def decide(
     head = inventory.child("InventoryHead")
     assert head is not None
     reasons.extend(reference.positive_list_reasons(session, inventory, moment))
+    bonded = listing.trade_mode == "1210"
+    if bonded:
+        reasons.extend(stock.shortages(session, inventory, moment))
     rates = reference.rate_table(session)
     retail = compute_tax(inventory, rates, "retail")
     reasons.extend(retail.reasons)
@@ -221,6 +224,8 @@ def release(
     from cbec.clearance.tax import TaxResult
 
     assert isinstance(tax, TaxResult)
+    if listing.trade_mode == "1210":
+        stock.move(session, inventory, listing.id, "release", moment)
     quota.used = quota.used + counted
     quota.updated_at = moment
     session.add(

@@ -233,3 +233,28 @@ class DocumentLineRow(Base):
     country: Mapped[str | None] = mapped_column(String(8))
     item_record_no: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (Index("ix_document_lines_document", "document_id"),)
+
+
+class StockRow(Base):
+    """Bonded stock (网购保税 1210) by account book and book item: what is in the zone and may be sold."""
+
+    __tablename__ = "bonded_stock"
+    ems_no: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_record_no: Mapped[str] = mapped_column(String(64), primary_key=True)
+    qty: Mapped[Decimal] = mapped_column(MONEY)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StockMovementRow(Base):
+    """Every change of bonded stock: stock-in by the operator, out on release, back on cancel or return."""
+
+    __tablename__ = "bonded_stock_movements"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    ems_no: Mapped[str] = mapped_column(String(64))
+    item_record_no: Mapped[str] = mapped_column(String(64))
+    qty: Mapped[Decimal] = mapped_column(MONEY)
+    kind: Mapped[str] = mapped_column(String(16))  # in | release | cancel | return
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    reference: Mapped[str | None] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    __table_args__ = (Index("ix_stock_movements_item", "ems_no", "item_record_no"),)
