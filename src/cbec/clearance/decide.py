@@ -150,7 +150,7 @@ def decide(
     )
     head = inventory.child("InventoryHead")
     assert head is not None
-    reasons.extend(reference.positive_list_reasons(session, inventory, moment))
+    reasons.extend(reference.positive_list_reasons(session, inventory, moment, listing.buyer_key))
     bonded = listing.trade_mode == "1210"
     if bonded:
         reasons.extend(stock.shortages(session, inventory, moment))

@@ -797,6 +797,10 @@ def _qty_in(line: Node, unit: Unit) -> tuple[Decimal, str] | None:
     return None
 
 
+#: public name for the unit conversion, used when counting a buyer's earlier lists
+quantity_in = _qty_in
+
+
 def _decl_date(head: Node | None) -> date | None:
     raw = head.values.get("declTime") if head is not None else None
     text = str(raw) if raw is not None else ""

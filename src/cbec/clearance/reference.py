@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from cbec.ceb.model import Node
 from cbec.clearance import positive_list as plist
 from cbec.clearance.rates import RateTable, default_rate_table, load_rate_table
 from cbec.clearance.reasons import Reason
-from cbec.store.models import ReferenceRow
+from cbec.store.models import DocumentRow, ReferenceRow
 
 POSITIVE_LIST = "positive-list"
 RATES = "rates"
@@ -106,8 +107,11 @@ def positive_list(session: Session) -> plist.PositiveList | None:
     return plist.PositiveList(tuple(versions.values()))
 
 
-def positive_list_reasons(session: Session, inventory: Node, moment: datetime) -> list[Reason]:
-    """The positive-list findings for one list (judged on the version in force on its declaration date)."""
+def positive_list_reasons(
+    session: Session, inventory: Node, moment: datetime, buyer: str | None = None
+) -> list[Reason]:
+    """The positive-list findings for one list (judged on the version in force on its declaration date);
+    quantity limits count what `buyer` (the buyer key) already had released this calendar year."""
     current = positive_list(session)
     if current is None:
         return [NO_LIST]
@@ -117,4 +121,52 @@ def positive_list_reasons(session: Session, inventory: Node, moment: datetime) -
         decl_date = datetime.strptime(decl, "%Y%m%d").date()
     except ValueError:
         decl_date = moment.astimezone(CST).date()
-    return list(plist.judge(inventory, current, decl_date=decl_date))
+    annual = _annual_quantities(session, current, inventory, decl_date, buyer, moment)
+    return list(plist.judge(inventory, current, decl_date=decl_date, annual_quantities=annual))
+
+
+def _annual_quantities(
+    session: Session,
+    current: plist.PositiveList,
+    inventory: Node,
+    decl_date: date,
+    buyer: str | None,
+    moment: datetime,
+) -> dict[str, Decimal]:
+    """What the buyer bought this year of every tariff line a quantity limit of this list counts, in the
+    limit's unit (from lists released this year; returned quantities are not subtracted)."""
+    version = current.version_on(decl_date)
+    if version is None or not buyer:
+        return {}
+    limits: dict[str, plist.QuantityLimit] = {}
+    for line in inventory.children.get("InventoryList", []):
+        entry = version.entry_for(str(line.values.get("gcode") or ""))
+        for restriction in entry.restrictions if entry is not None else ():
+            if isinstance(restriction, plist.QuantityLimit):
+                for tariff_line in {entry.tariff_line, *restriction.combined_with}:  # type: ignore[union-attr]
+                    limits[tariff_line] = restriction
+    if not limits:
+        return {}
+    from cbec.clearance.decide import node_of
+
+    year = moment.astimezone(CST).year
+    start = datetime(year, 1, 1, tzinfo=CST)
+    released = session.scalars(
+        select(DocumentRow).where(
+            DocumentRow.kind == "list",
+            DocumentRow.buyer_key == buyer,
+            DocumentRow.status == "released",
+            DocumentRow.released_at >= start,
+        )
+    )
+    totals: dict[str, Decimal] = {}
+    for row in released:
+        for line in node_of(session, row).children.get("InventoryList", []):
+            tariff_line = str(line.values.get("gcode") or "")[:8]
+            limit = limits.get(tariff_line)
+            if limit is None:
+                continue
+            found = plist.quantity_in(line, limit.unit)
+            if found is not None:
+                totals[tariff_line] = totals.get(tariff_line, Decimal("0")) + found[0]
+    return totals
