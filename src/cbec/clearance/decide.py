@@ -125,10 +125,9 @@ def node_of(session: Session, doc: DocumentRow) -> Node:
     """The document's typed node, read back from the archived message bytes."""
     raw = session.get(MessageRow, doc.message_id)
     assert raw is not None
-    from cbec.clearance.service import _read
+    from cbec.clearance.service import load_message
 
-    message, _problems = _read(raw.raw)
-    return message.documents[doc.position - 1]
+    return load_message(raw.raw).documents[doc.position - 1]
 
 
 def decide(
