@@ -295,6 +295,27 @@ def stock_show(
     Console().print(table)
 
 
+def review(
+    list_no: Annotated[str, typer.Argument(metavar="INVT_NO", help="清单编号 / the list's invtNo.")],
+    action: Annotated[str, typer.Argument(metavar="release|reject", help="放行或退单 / release or reject.")],
+    note: Annotated[str, typer.Option("--note", help="退单原因 / reason for a rejection.")] = "",
+) -> None:
+    """处理人工审核或查验中的清单。 Release or reject a list held for review (300) or inspection (500)."""
+    from cbec.clearance.service import Engine
+
+    if action not in ("release", "reject"):
+        _fail(
+            "CBEC-0005", f"处理应为 release 或 reject，而不是 {action}", f"action must be release or reject"
+        )
+    try:
+        answers = Engine(_store()).resolve(list_no, action, note)
+    except CebError as exc:
+        _fail(exc.code, exc.zh, exc.en)
+        return
+    for answer in answers:
+        typer.echo(f"{answer.receipt_type} {answer.status} {answer.info}")
+
+
 def expire() -> None:
     """驳回超时仍未收齐四单的清单。 Reject lists whose companions did not arrive within the window."""
     from cbec.clearance.service import Engine
@@ -310,4 +331,5 @@ def register(app: typer.Typer) -> None:
     app.command()(ingest)
     app.command()(quota)
     app.command()(show)
+    app.command()(review)
     app.command()(expire)

@@ -378,3 +378,44 @@ def expire(engine: Engine, session: Session, now: datetime) -> list[Answer]:
         info = format_return_info([ReturnInfoPart("-621002", f"四单回执解析失败，未找到{missing_zh}")])
         answers.append(_list_answer(engine, session, listing, inventory, "100", info, now))
     return answers
+
+
+def resolve(
+    engine: Engine, session: Session, listing: DocumentRow, action: str, note: str, moment: datetime
+) -> list[Answer]:
+    """Finish a held list (300 review or 500 inspection): release it — limits and tax judged again, since
+    the buyer's quota may have moved — or reject it by hand (observed code 1300 人工退单)."""
+    if listing.status not in ("review", "inspection"):
+        raise ValueError(
+            f"清单状态为 {listing.status}，不是待审核或查验 / the list is {listing.status}, not held"
+        )
+    inventory = node_of(session, listing)
+    engine._event(session, listing, f"resolved:{action}", listing.status, moment, {"note": note[:200]})
+    if action == "reject":
+        text_ = "人工退单" + (f"，{note}" if note else "")
+        return _reject(
+            engine,
+            session,
+            listing,
+            inventory,
+            [Reason("1300", "manual", text_, "rejected by an officer", "observed")],
+            moment,
+        )
+    if action != "release":
+        raise ValueError(f"未知的处理 {action} / unknown action {action}")
+    rates = reference.rate_table(session)
+    retail = compute_tax(inventory, rates, "retail")
+    quota = _lock_quota(session, listing.buyer_key or "", moment.astimezone(CST).year, moment)
+    limit = limit_rules.decide(
+        retail.tax_price,
+        inventory.children.get("InventoryList", []),
+        quota.used,
+        list_no=listing.invt_no or listing.order_no or "",
+    )
+    tax = compute_tax(inventory, rates, "full") if limit.path == "full" else retail
+    blocking = [r for r in (*limit.reasons, *tax.reasons) if not r.warning]
+    if listing.trade_mode == "1210":
+        blocking.extend(stock.shortages(session, inventory, moment))
+    if blocking:
+        return _reject(engine, session, listing, inventory, blocking, moment)
+    return release(engine, session, listing, inventory, limit.counted, tax, moment, quota)

@@ -495,6 +495,23 @@ class Engine:
 
     # -- scheduled and manual use cases ----------------------------------------------------------------
 
+    def resolve(self, list_no: str, action: str, note: str = "", now: datetime | None = None) -> list[Answer]:
+        """Release or reject a list held for review (300) or inspection (500); `list_no` is its invtNo."""
+        from cbec.clearance.decide import resolve
+
+        with self.store.transaction() as session:
+            listing = session.scalars(
+                select(DocumentRow).where(
+                    DocumentRow.kind == "list", DocumentRow.current.is_(True), DocumentRow.invt_no == list_no
+                )
+            ).first()
+            if listing is None:
+                raise ClearanceError(f"未找到清单 {list_no}", f"no list {list_no}", code="-621019")
+            try:
+                return resolve(self, session, listing, action, note, _now(now))
+            except ValueError as exc:
+                raise ClearanceError(str(exc), str(exc), code="-621010") from exc
+
     def expire(self, now: datetime | None = None) -> list[Answer]:
         """Reject lists whose order, payment or waybill did not arrive within the window."""
         from cbec.clearance.decide import expire
