@@ -304,9 +304,7 @@ def review(
     from cbec.clearance.service import Engine
 
     if action not in ("release", "reject"):
-        _fail(
-            "CBEC-0005", f"处理应为 release 或 reject，而不是 {action}", "action must be release or reject"
-        )
+        _fail("CBEC-0005", f"处理应为 release 或 reject，而不是 {action}", "action must be release or reject")
     try:
         answers = Engine(_store()).resolve(list_no, action, note)
     except CebError as exc:

@@ -160,9 +160,11 @@ class Engine:
             exc = ClearanceError(
                 f"{code} 不是本平台受理的进口申报报文",
                 f"{code} is not an import declaration this platform accepts",
-                code="-10101",
+                code="-2",
             )
-            return IngestResult(code, "rejected", [self._format_receipt(data, exc, moment)])
+            return IngestResult(
+                code, "rejected", [self._format_receipt(data, exc, moment, message.type.root)]
+            )
         transfer = message.child("BaseTransfer")
         signature, signature_code, signature_reason = _signature(message, business)
         if signature == "invalid" and self.settings.signatures == "enforce":
@@ -438,12 +440,15 @@ class Engine:
         )
         return Answer(receipt_code, status, str(node.values.get("returnInfo", "")), xml, key)
 
-    def _format_receipt(self, data: bytes, exc: CebError, moment: datetime) -> Answer:
-        """A message that could not be read at all gets a CEB900 format-check receipt."""
+    def _format_receipt(
+        self, data: bytes, exc: CebError, moment: datetime, message_type: str = "Unknown"
+    ) -> Answer:
+        """A message that cannot be taken (unreadable, or not an import declaration) gets a CEB900
+        format-check receipt: -1 for DXP 0001 报文格式错误, -2 for a type this platform does not take."""
         keys = {
             "guid": str(uuid.uuid4()).upper(),
             "oriCopMsgId": "",
-            "oriMessageType": "Unknown",
+            "oriMessageType": message_type,
         }
         status = exc.code if exc.code.startswith("-") else "-" + exc.code.lstrip("0")
         info = f"{exc.zh} / {exc.en}"
