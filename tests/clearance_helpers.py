@@ -7,7 +7,6 @@ quotes a buyer's ID number, name or phone (every buyer made with `buyer` is reme
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from cbec.ceb.examples import (
     synthetic_id_number,
 )
 from cbec.ceb.model import Message
+from cbec.ceb.receipts import parse_return_info
 from cbec.ceb.render import render
 from cbec.clearance import queries, reference
 from cbec.clearance.service import Answer, Engine, IngestResult
@@ -138,7 +138,9 @@ def buyer(n: int = 0) -> Buyer:
 buyer(0)
 
 
-def trade(n: int, *, who: Buyer | None = None, lines: Sequence[Line] = DEFAULT_LINES, **changes: Any) -> Trade:
+def trade(
+    n: int, *, who: Buyer | None = None, lines: Sequence[Line] = DEFAULT_LINES, **changes: Any
+) -> Trade:
     """Trade number `n`: its own order, waybill and payment numbers, so trades never collide."""
     return Trade(
         order_no=f"ORD{n:012d}",
@@ -250,16 +252,14 @@ def one(answers: Iterable[Answer], receipt_type: str, status: str | None = None)
     return found[0]
 
 
-_CODE = re.compile(r"\[Code:(-?\d+);Desc:([^\]]*)\]")
+def reasons(info: str) -> list[tuple[str, str]]:
+    """(code, description) of each ``[Code:NNNN;Desc:…]`` group (descriptions may hold ``[…]`` pairs)."""
+    return [(part.code, part.desc) for part in parse_return_info(info).parts]
 
 
 def codes(info: str) -> list[str]:
-    """The codes of a returnInfo's ``[Code:NNNN;Desc:…]`` groups, in order."""
-    return [m.group(1) for m in _CODE.finditer(info)]
-
-
-def descs(info: str) -> dict[str, str]:
-    return {m.group(1): m.group(2) for m in _CODE.finditer(info)}
+    """The codes of a returnInfo's groups, in order."""
+    return [code for code, _desc in reasons(info)]
 
 
 # ---- the store -----------------------------------------------------------------------------------------
@@ -292,3 +292,14 @@ def row_counts(store: Store) -> dict[str, int]:
             name: session.scalar(select(func.count()).select_from(table)) or 0
             for name, table in Base.metadata.tables.items()
         }
+
+
+def book_stock(store: Store, t: Trade, qty: Decimal = Decimal("100")) -> None:
+    """Book the trade's goods into its bonded account book, where the engine keeps a stock ledger (1210)."""
+    try:
+        from cbec.clearance import stock
+    except ImportError:  # an engine without a bonded stock ledger releases 1210 lists without one
+        return
+    rows = [stock.StockIn(t.ems_no, line.item_record_no or "", qty) for line in t.lines]
+    with store.transaction() as session:
+        stock.stock_in(session, rows, NOW, reference="tests")
