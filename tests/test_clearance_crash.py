@@ -85,7 +85,6 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    # migrate through connect_args: a URL holding the search_path trips `upgrade` (see the xfail below)
     engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
     upgrade(engine)
     engine.dispose()
@@ -188,13 +187,6 @@ def test_a_killed_batch_run_again_processes_every_message_once(database: str, tm
     store.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="library bug: cbec.store.migrate.alembic_config puts the rendered URL into Alembic's "
-    "ConfigParser unescaped, so a '%' in it (percent-encoded options or password) raises "
-    "'invalid interpolation syntax'; `cbec db upgrade` crashes on such a CBEC_DATABASE_URL",
-)
 def test_migrations_run_on_a_url_that_carries_the_search_path() -> None:
     if os.environ.get("CBEC_SKIP_PG") == "1":
         pytest.skip("CBEC_SKIP_PG=1: PostgreSQL tests skipped on request")
@@ -217,12 +209,6 @@ def test_migrations_run_on_a_url_that_carries_the_search_path() -> None:
         admin.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: src/cbec/cli.py runs `app()` under `if __name__ == '__main__'` in the middle of the "
-    "module, before `example`, `demo` and the clearance commands (ingest, db, quota …) are registered, so "
-    "`python -m cbec.cli ingest` answers 'No such command'",
-)
 def test_python_dash_m_runs_the_clearance_commands(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "cbec.cli", "ingest", "--help"],
@@ -240,22 +226,13 @@ class Died(Exception):
     """Stands for the process dying right after a message's transaction committed."""
 
 
-REPLAY_BUG = (
-    "library bug: Engine._replay (src/cbec/clearance/service.py) answers a duplicate with only the receipt "
-    "rows whose message_id is that message; receipts its first ingest produced under another message (the "
-    "800 and CEB816 of a list completed by a later companion) or under none (CEB818 void and reissued "
-    "CEB816 of a cancellation or return) are not returned, so after a crash between commit and outbox they "
-    "are never written"
-)
-
-
 @pytest.mark.parametrize(
     "last",
     [
         "list",
-        pytest.param("waybill", marks=pytest.mark.xfail(strict=True, reason=REPLAY_BUG)),
-        pytest.param("cancel", marks=pytest.mark.xfail(strict=True, reason=REPLAY_BUG)),
-        pytest.param("return", marks=pytest.mark.xfail(strict=True, reason=REPLAY_BUG)),
+        pytest.param("waybill"),
+        pytest.param("cancel"),
+        pytest.param("return"),
     ],
 )
 def test_a_crash_after_the_commit_loses_no_receipt(

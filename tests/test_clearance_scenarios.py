@@ -492,13 +492,6 @@ def test_a_rejected_list_can_be_declared_again_once_fixed(store: Store, engine: 
     assert quota_used(store, t.buyer) == DEFAULT_TAX_PRICE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: Engine._document (src/cbec/clearance/service.py) stores an appType=1 re-declaration "
-    "of a deleted (or rejected/expired) document as a new current row without setting the dead row's "
-    "current=False; two rows of the key stay current, the unordered `.first()` lookup finds the deleted one, "
-    "so a later appType=2 change is refused with -301009 and queries.find shows the deleted version",
-)
 def test_a_deleted_order_declared_again_can_be_changed(store: Store, engine: Engine) -> None:
     t = trade(68)
     ingest(engine, ceb311(t))
@@ -690,13 +683,6 @@ def test_every_stored_receipt_validates_and_keeps_personal_data_out(
     assert {"CEB312", "CEB412", "CEB512", "CEB622", "CEB626", "CEB624", "CEB816", "CEB818"} <= kinds
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: Engine._replay (src/cbec/clearance/service.py) returns only receipt rows whose "
-    "message_id is the replayed message, so a duplicate gets fewer receipts than the first ingest when they "
-    "were stored under the list's message (800 + CEB816 after a completing companion) or under none "
-    "(CEB818 and reissued CEB816 of a cancellation or return)",
-)
 @pytest.mark.parametrize("case", ["waybill-completes-the-list", "cancellation", "return"])
 def test_a_replay_returns_every_receipt_the_first_ingest_gave(
     store: Store, engine: Engine, case: str

@@ -658,10 +658,6 @@ def _node_row(child: ChildSpec, path: str) -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m cbec.cli`
-    app()
-
-
 # --------------------------------------------------------------------------------------------- examples
 
 
@@ -738,3 +734,7 @@ def demo(
 from cbec.cli_clearance import register as _register_clearance  # noqa: E402
 
 _register_clearance(app)
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m cbec.cli`
+    app()

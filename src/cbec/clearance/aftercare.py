@@ -110,6 +110,7 @@ def _void(engine: Engine, session: Session, bill: TaxBillRow, moment: datetime) 
     xml = render(message)
     session.add(
         ReceiptRow(
+            trigger_id=session.info.get("trigger"),
             message_id=None,
             document_id=bill.document_id,
             receipt_type="CEB818",
@@ -249,15 +250,15 @@ def refund(engine: Engine, session: Session, doc: DocumentRow, moment: datetime)
     _give_back(session, listing, given_back, "return", moment)
     if listing.trade_mode == "1210":
         stock.move(session, node_of(session, listing), listing.id, "return", moment, wanted)
-    answers = [_void(engine, session, bill, moment)]
-    if lines:
-        answers.append(_reissue(engine, session, listing, bill, lines, moment))
     for gnum, qty in wanted.items():
         engine._event(session, listing, "returned", listing.status, moment, {"gnum": gnum, "qty": str(qty)})
     doc.status = "done"
     engine._event(session, doc, "done", "done", moment)
+    # receipts are stored in the order they are answered, so a replay gives them back in the same order
     info = format_return_info([ReturnInfoPart("2300", "审核通过")], "退货申请审核通过")
-    answers.insert(0, _answer(engine, session, doc, "399", info, moment))
+    answers = [_answer(engine, session, doc, "399", info, moment), _void(engine, session, bill, moment)]
+    if lines:
+        answers.append(_reissue(engine, session, listing, bill, lines, moment))
     return answers
 
 
@@ -328,6 +329,7 @@ def _reissue(
     )
     session.add(
         ReceiptRow(
+            trigger_id=session.info.get("trigger"),
             message_id=None,
             document_id=listing.id,
             receipt_type="CEB816",

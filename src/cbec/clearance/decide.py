@@ -302,6 +302,7 @@ def _tax_bill(
     )
     session.add(
         ReceiptRow(
+            trigger_id=session.info.get("trigger"),
             message_id=listing.message_id,
             document_id=listing.id,
             receipt_type="CEB816",

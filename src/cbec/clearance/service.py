@@ -196,6 +196,7 @@ class Engine:
         )
         session.add(row)
         session.flush()
+        session.info["trigger"] = row.id  # every receipt this arrival produces is kept under it
         body = message.mspec.body.name
         errors = [p for p in problems if p.is_error]
         message_level = [p for p in errors if not p.path.startswith(f"{body}[")]
@@ -220,7 +221,7 @@ class Engine:
         """The same message again: the receipts it got, unchanged; a reused guid with new content: refused."""
         if existing.sha256 == digest:
             rows = session.scalars(
-                select(ReceiptRow).where(ReceiptRow.message_id == existing.id).order_by(ReceiptRow.id)
+                select(ReceiptRow).where(ReceiptRow.trigger_id == existing.id).order_by(ReceiptRow.id)
             ).all()
             answers = [Answer(r.receipt_type, r.return_status, r.return_info, r.xml) for r in rows]
             return IngestResult(message.code, "duplicate", answers)
@@ -229,7 +230,8 @@ class Engine:
         for document in message.documents:
             head = head_of(kind, document)
             info = _info(
-                [("-1", "报文 guid 已被其他内容使用，不做处理")], "the message guid was already used"
+                [(kind.duplicate, "报文 guid 已被其他内容使用，不做处理")],
+                "the message guid was already used",
             )
             answers.append(
                 self._answer(
@@ -293,7 +295,11 @@ class Engine:
             self._event(
                 session, current, "superseded" if app_type == "2" else "deleted", current.status, moment
             )
-        version = (current.version + 1) if (current is not None and app_type in ("2", "3")) else 1
+        if current is not None and not live and app_type == "1":
+            # declared again after a deletion, rejection or expiry: a new version, the old one kept
+            current.current = False
+            current.updated_at = moment
+        version = current.version + 1 if current is not None else 1
         draft = (text(head, "appStatus") or "2") == "1"
         status = "deleted" if app_type == "3" else ("draft" if draft else "accepted")
         stored = self._store_document(session, row, kind, index, document, head, key, version, status, moment)
@@ -427,6 +433,7 @@ class Engine:
         xml = render(receipt)
         session.add(
             ReceiptRow(
+                trigger_id=session.info.get("trigger"),
                 message_id=row.id if row is not None else None,
                 document_id=stored.id if stored is not None else None,
                 receipt_type=receipt_code,

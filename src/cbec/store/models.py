@@ -151,10 +151,13 @@ class ReceiptRow(Base):
     xml: Mapped[bytes] = mapped_column(LargeBinary)
     #: the enterprise the receipt goes to (the sender's copCode)
     recipient: Mapped[str | None] = mapped_column(String(64))
+    #: the message whose arrival produced this receipt (the same message again gets exactly these back)
+    trigger_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     __table_args__ = (
         Index("ix_receipts_message", "message_id"),
         Index("ix_receipts_document", "document_id"),
+        Index("ix_receipts_trigger", "trigger_id"),
     )
 
 
