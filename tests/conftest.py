@@ -37,3 +37,19 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
         s.dispose()
     else:
         yield from pg_store()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests never write into the checkout's var/: the data directory and secret key live in a temp dir."""
+    import os
+
+    saved = {k: os.environ.get(k) for k in ("CBEC_DATA_DIR", "CBEC_SECRET_KEY")}
+    os.environ["CBEC_DATA_DIR"] = str(tmp_path_factory.mktemp("cbec-data"))
+    os.environ.setdefault("CBEC_SECRET_KEY", "cbec-test-secret")
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
