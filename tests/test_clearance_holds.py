@@ -73,3 +73,22 @@ def test_review_hook_then_manual_rejection(store: Store, tmp_path: Path) -> None
     answers = engine.resolve(_invt_no(store, "H2"), "reject", note="申报品名与实物不符", now=NOW)
     assert [(a.receipt_type, a.status) for a in answers] == [("CEB622", "100")]
     assert answers[0].info.startswith("[Code:1300;Desc:人工退单")
+
+
+def test_settings_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "CBEC_COMPANION_WINDOW_HOURS": "2",
+            "CBEC_INSPECTION_RATE": "0.05",
+            "CBEC_CERTIFIED_PLATFORMS": " 110196000A, 3101960001 ",
+            "CBEC_SIGNATURES": "enforce",
+        }
+    )
+    assert settings.companion_window.total_seconds() == 7200
+    assert settings.inspection_rate == 0.05
+    assert settings.certified_platforms == frozenset({"110196000A", "3101960001"})
+    assert settings.signatures == "enforce"
+    for bad in ({"CBEC_INSPECTION_RATE": "2"}, {"CBEC_INSPECTION_RATE": "x"}, {"CBEC_SIGNATURES": "maybe"}):
+        with pytest.raises(ClearanceError) as caught:
+            Settings.from_env(bad)
+        assert caught.value.code == "CBEC-0402" and caught.value.zh and caught.value.en

@@ -73,10 +73,10 @@ def ingest(
     ] = None,
 ) -> None:
     """受理报文（XML、DxpMsg、JSON），输出回执与税单。 Ingest messages; write receipts and tax bills."""
-    from cbec.clearance.service import Engine
+    from cbec.clearance.service import Engine, Settings
 
     files = _files(paths)
-    engine = Engine(_store())
+    engine = Engine(_store(), Settings.from_env())
     if outbox is not None:
         outbox.mkdir(parents=True, exist_ok=True)
     outcomes: Counter[str] = Counter()
@@ -301,12 +301,12 @@ def review(
     note: Annotated[str, typer.Option("--note", help="退单原因 / reason for a rejection.")] = "",
 ) -> None:
     """处理人工审核或查验中的清单。 Release or reject a list held for review (300) or inspection (500)."""
-    from cbec.clearance.service import Engine
+    from cbec.clearance.service import Engine, Settings
 
     if action not in ("release", "reject"):
         _fail("CBEC-0005", f"处理应为 release 或 reject，而不是 {action}", "action must be release or reject")
     try:
-        answers = Engine(_store()).resolve(list_no, action, note)
+        answers = Engine(_store(), Settings.from_env()).resolve(list_no, action, note)
     except CebError as exc:
         _fail(exc.code, exc.zh, exc.en)
         return
@@ -316,9 +316,9 @@ def review(
 
 def expire() -> None:
     """驳回超时仍未收齐四单的清单。 Reject lists whose companions did not arrive within the window."""
-    from cbec.clearance.service import Engine
+    from cbec.clearance.service import Engine, Settings
 
-    answers = Engine(_store()).expire()
+    answers = Engine(_store(), Settings.from_env()).expire()
     typer.echo(f"驳回 / rejected {len(answers)} 份清单 / list(s)")
 
 

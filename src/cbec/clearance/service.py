@@ -8,9 +8,10 @@ this module (`compare`, `positive_list`, `limits`, `tax`); this module loads, ca
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -65,6 +66,39 @@ class Settings:
     #: signatures are always verified and the result archived; "enforce" also refuses a document whose
     #: signature does not verify (-621029 …). Registered certificates come with the enterprise registry.
     signatures: str = "record"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from CBEC_* variables (what the CLI and services use); bad values are refused clearly."""
+        env = os.environ if environ is None else environ
+        settings = cls()
+        try:
+            if env.get("CBEC_COMPANION_WINDOW_HOURS"):
+                settings.companion_window = timedelta(hours=float(env["CBEC_COMPANION_WINDOW_HOURS"]))
+            if env.get("CBEC_INSPECTION_RATE"):
+                settings.inspection_rate = float(env["CBEC_INSPECTION_RATE"])
+        except ValueError as exc:
+            raise ClearanceError(
+                f"配置值不是数字：{exc}", f"a setting is not a number: {exc}", code="CBEC-0402"
+            ) from exc
+        if not 0 <= settings.inspection_rate <= 1:
+            raise ClearanceError(
+                "CBEC_INSPECTION_RATE 应在 0 到 1 之间",
+                "CBEC_INSPECTION_RATE must be within 0..1",
+                code="CBEC-0402",
+            )
+        platforms = env.get("CBEC_CERTIFIED_PLATFORMS", "")
+        settings.certified_platforms = frozenset(p.strip() for p in platforms.split(",") if p.strip())
+        signatures = env.get("CBEC_SIGNATURES", "record")
+        if signatures not in ("record", "enforce"):
+            raise ClearanceError(
+                "CBEC_SIGNATURES 应为 record 或 enforce",
+                "CBEC_SIGNATURES must be record or enforce",
+                code="CBEC-0402",
+            )
+        settings.signatures = signatures
+        return settings
+
     rng: random.Random = field(default_factory=random.Random)
 
 
