@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cbec.ceb.dxp import CST
@@ -24,16 +24,15 @@ from cbec.ceb.receipts import (
     build_tax_status,
     format_return_info,
 )
-from cbec.ceb.render import render
 from cbec.clearance import stock
 from cbec.clearance.documents import KINDS, text
 from cbec.store.models import (
     DocumentLineRow,
     DocumentRow,
+    EventRow,
     MessageRow,
     QuotaEntryRow,
     QuotaRow,
-    ReceiptRow,
     TaxBillRow,
 )
 
@@ -103,26 +102,21 @@ def _open_bill(session: Session, listing: DocumentRow) -> TaxBillRow | None:
 
 
 def _void(engine: Engine, session: Session, bill: TaxBillRow, moment: datetime) -> Answer:
-    from cbec.clearance.service import Answer
+    from cbec.clearance.service import keep_notice
 
     bill.status = "3"
     message = build_tax_status(TaxStatus(bill.invt_no, bill.tax_no, "3"), time=moment.astimezone(CST))
-    xml = render(message)
-    session.add(
-        ReceiptRow(
-            trigger_id=session.info.get("trigger"),
-            message_id=None,
-            document_id=bill.document_id,
-            receipt_type="CEB818",
-            guid=message.guid,
-            return_status="3",
-            return_info="电子税单作废",
-            xml=xml,
-            recipient=None,
-            created_at=moment,
-        )
+    return keep_notice(
+        session,
+        message,
+        status="3",
+        zh="电子税单作废",
+        en="tax bill void",
+        document_id=bill.document_id,
+        message_id=None,
+        key=bill.tax_no,
+        moment=moment,
     )
-    return Answer("CEB818", "3", "电子税单作废 / tax bill void", xml, bill.tax_no)
 
 
 def cancel(engine: Engine, session: Session, doc: DocumentRow, moment: datetime) -> list[Answer]:
@@ -276,9 +270,8 @@ def _already_returned(session: Session, listing: DocumentRow) -> dict[int, Decim
     return out
 
 
-def select_returns(document_id: int):  # type: ignore[no-untyped-def]
-    from cbec.store.models import EventRow
-
+def select_returns(document_id: int) -> Select[tuple[EventRow]]:
+    """The 'returned' events of a list: each carries one line's returned quantity."""
     return select(EventRow).where(EventRow.document_id == document_id, EventRow.event == "returned")
 
 
@@ -291,12 +284,11 @@ def _reissue(
     moment: datetime,
 ) -> Answer:
     """A new CEB816 for what was kept, numbered after the voided one (taxNo suffix _1, _2 …)."""
-    from cbec.clearance.service import Answer
+    from cbec.clearance.service import keep_notice
 
     base, _, n = old.tax_no.rpartition("_")
     tax_no = f"{base}_{int(n) + 1}" if n.isdigit() else f"{old.tax_no}_1"
     message = build_tax_bill(TaxBill(old.invt_no, tax_no, lines, status="1"), time=moment.astimezone(CST))
-    xml = render(message)
     total = {
         k: sum((getattr(t, k) for t in lines), Decimal("0"))
         for k in ("customs_tax", "value_added_tax", "consumption_tax")
@@ -327,18 +319,14 @@ def _reissue(
             created_at=moment,
         )
     )
-    session.add(
-        ReceiptRow(
-            trigger_id=session.info.get("trigger"),
-            message_id=None,
-            document_id=listing.id,
-            receipt_type="CEB816",
-            guid=message.guid,
-            return_status="1",
-            return_info="电子税单已生成（退货后）",
-            xml=xml,
-            recipient=None,
-            created_at=moment,
-        )
+    return keep_notice(
+        session,
+        message,
+        status="1",
+        zh="电子税单已生成（退货后）",
+        en="tax bill reissued after a return",
+        document_id=listing.id,
+        message_id=None,
+        key=tax_no,
+        moment=moment,
     )
-    return Answer("CEB816", "1", "电子税单已重新生成 / tax bill reissued after a return", xml, tax_no)

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from cbec.ceb.dxp import CST
 from cbec.ceb.model import Node
 from cbec.ceb.receipts import ReturnInfoPart, TaxBill, TaxLine, build_tax_bill, format_return_info
-from cbec.ceb.render import render
 from cbec.clearance import compare as compare_rules
 from cbec.clearance import limits as limit_rules
 from cbec.clearance import reference, stock
@@ -31,7 +30,6 @@ from cbec.store.models import (
     MessageRow,
     QuotaEntryRow,
     QuotaRow,
-    ReceiptRow,
     TaxBillRow,
 )
 
@@ -259,7 +257,7 @@ def release(
 def _tax_bill(
     engine: Engine, session: Session, listing: DocumentRow, inventory: Node, tax: object, moment: datetime
 ) -> Answer:
-    from cbec.clearance.service import Answer
+    from cbec.clearance.service import keep_notice
     from cbec.clearance.tax import TaxResult
 
     assert isinstance(tax, TaxResult)
@@ -283,7 +281,6 @@ def _tax_bill(
         customs_code=str(values.get("customsCode") or "") or None,
     )
     message = build_tax_bill(bill, time=moment.astimezone(CST))
-    xml = render(message)
     session.add(
         TaxBillRow(
             document_id=listing.id,
@@ -300,21 +297,17 @@ def _tax_bill(
             created_at=moment,
         )
     )
-    session.add(
-        ReceiptRow(
-            trigger_id=session.info.get("trigger"),
-            message_id=listing.message_id,
-            document_id=listing.id,
-            receipt_type="CEB816",
-            guid=message.guid,
-            return_status="1",
-            return_info="电子税单已生成",
-            xml=xml,
-            recipient=None,
-            created_at=moment,
-        )
+    return keep_notice(
+        session,
+        message,
+        status="1",
+        zh="电子税单已生成",
+        en="tax bill generated",
+        document_id=listing.id,
+        message_id=listing.message_id,
+        key=listing.doc_key,
+        moment=moment,
     )
-    return Answer("CEB816", "1", "电子税单已生成 / tax bill generated", xml, listing.doc_key)
 
 
 def _reject(

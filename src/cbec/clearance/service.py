@@ -566,6 +566,38 @@ class Engine:
             return expire(self, session, _now(now))
 
 
+def keep_notice(
+    session: Session,
+    message: Message,
+    *,
+    status: str,
+    zh: str,
+    en: str,
+    document_id: int | None,
+    message_id: int | None,
+    key: str | None,
+    moment: datetime,
+) -> Answer:
+    """Store a message customs sends on its own (tax bill CEB816, its status CEB818) beside the receipts,
+    under the arrival that caused it, and return it as an answer."""
+    xml = render(message)
+    session.add(
+        ReceiptRow(
+            trigger_id=session.info.get("trigger"),
+            message_id=message_id,
+            document_id=document_id,
+            receipt_type=message.code,
+            guid=message.guid,
+            return_status=status,
+            return_info=zh,
+            xml=xml,
+            recipient=None,
+            created_at=moment,
+        )
+    )
+    return Answer(message.code, status, f"{zh} / {en}", xml, key)
+
+
 def _read(data: bytes) -> tuple[Message, list[Problem], bytes | None]:
     """Parse (XML, DxpMsg or the JSON form) and check in one pass; also the business XML bytes as
     received (None for the JSON form, whose signature cannot be verified)."""
