@@ -270,7 +270,7 @@ def _already_returned(session: Session, listing: DocumentRow) -> dict[int, Decim
     return out
 
 
-def select_returns(document_id: int) -> Select[tuple[EventRow]]:
+def select_returns(document_id: int) -> Select[EventRow]:
     """The 'returned' events of a list: each carries one line's returned quantity."""
     return select(EventRow).where(EventRow.document_id == document_id, EventRow.event == "returned")
 
