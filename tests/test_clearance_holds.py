@@ -92,3 +92,18 @@ def test_settings_from_the_environment() -> None:
         with pytest.raises(ClearanceError) as caught:
             Settings.from_env(bad)
         assert caught.value.code == "CBEC-0402" and caught.value.zh and caught.value.en
+
+
+def test_settlement_closes_the_tax_bill_to_cancellation(store: Store, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    _load_list(store, tmp_path)
+    engine = Engine(store)
+    trade = examples.Trade(order_no="H3")
+    assert _declare(engine, trade)[-1] == ("CEB816", "1")
+    assert engine.settle(now=NOW + timedelta(days=29)) == []  # not yet in the payment window
+    notices = engine.settle(now=NOW + timedelta(days=31))
+    assert [(a.receipt_type, a.status) for a in notices] == [("CEB818", "2")]
+    released = examples.Trade(order_no="H3", invt_no=_invt_no(store, "H3"))
+    cancel = engine.ingest(render(examples.ceb623(released)), now=NOW + timedelta(days=32))
+    assert [(a.receipt_type, a.status) for a in cancel.answers][-1] == ("CEB624", "100")

@@ -314,6 +314,22 @@ def review(
         typer.echo(f"{answer.receipt_type} {answer.status} {answer.info}")
 
 
+def settle(
+    outbox: Annotated[
+        Path | None, typer.Option("--outbox", metavar="DIR", help="税单状态写入此目录 / write CEB818 here.")
+    ] = None,
+) -> None:
+    """汇总进入缴款期的电子税单（CEB818 状态2）。 Summarize tax bills whose payment window has begun."""
+    from cbec.clearance.service import Engine, Settings
+
+    answers = Engine(_store(), Settings.from_env()).settle()
+    if outbox is not None:
+        outbox.mkdir(parents=True, exist_ok=True)
+        for answer in answers:
+            _write_answer(outbox, answer.receipt_type, answer.xml)
+    typer.echo(f"汇总 / summarized {len(answers)} 份税单 / tax bill(s)")
+
+
 def expire() -> None:
     """驳回超时仍未收齐四单的清单。 Reject lists whose companions did not arrive within the window."""
     from cbec.clearance.service import Engine, Settings
@@ -330,4 +346,5 @@ def register(app: typer.Typer) -> None:
     app.command()(quota)
     app.command()(show)
     app.command()(review)
+    app.command()(settle)
     app.command()(expire)

@@ -330,3 +330,33 @@ def _reissue(
         key=tax_no,
         moment=moment,
     )
+
+
+def settle(engine: Engine, session: Session, now: datetime) -> list[Answer]:
+    """Summarize (CEB818 status 2 已汇总) every open tax bill whose payment window has begun (day 31 after
+    release): from then on the list can no longer be cancelled or returned through this platform."""
+    from cbec.clearance.service import keep_notice
+
+    due = session.scalars(
+        select(TaxBillRow)
+        .where(TaxBillRow.status == "1", TaxBillRow.payable_from <= now)
+        .order_by(TaxBillRow.id)
+    ).all()
+    answers = []
+    for bill in due:
+        bill.status = "2"
+        message = build_tax_status(TaxStatus(bill.invt_no, bill.tax_no, "2"), time=now.astimezone(CST))
+        answers.append(
+            keep_notice(
+                session,
+                message,
+                status="2",
+                zh="电子税单已汇总",
+                en="tax bill summarized",
+                document_id=bill.document_id,
+                message_id=None,
+                key=bill.tax_no,
+                moment=now,
+            )
+        )
+    return answers

@@ -558,6 +558,13 @@ class Engine:
             except ValueError as exc:
                 raise ClearanceError(str(exc), str(exc), code="-621010") from exc
 
+    def settle(self, now: datetime | None = None) -> list[Answer]:
+        """Summarize the tax bills whose payment window has begun (CEB818 status 2)."""
+        from cbec.clearance.aftercare import settle
+
+        with self.store.transaction() as session:
+            return settle(self, session, _now(now))
+
     def expire(self, now: datetime | None = None) -> list[Answer]:
         """Reject lists whose order, payment or waybill did not arrive within the window."""
         from cbec.clearance.decide import expire
