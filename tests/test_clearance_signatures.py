@@ -53,3 +53,14 @@ def test_enforce_refuses_a_signature_that_does_not_verify(store: Store, tmp_path
     assert [a.status for a in result.answers] == ["-621029"]
     assert "验签失败" in result.answers[0].info
     assert engine.ingest(_signed(tmp_path, examples.Trade(order_no="S5")), now=NOW).statuses == ["120"]
+
+
+def test_the_same_message_in_an_envelope_is_a_replay(store: Store) -> None:
+    from cbec.ceb import dxp
+
+    engine = Engine(store)
+    plain = render(examples.ceb311(examples.Trade(order_no="E1")))
+    first = engine.ingest(plain, now=NOW)
+    again = engine.ingest(dxp.wrap(plain, sender_id="DXPENT0000000001"), now=NOW)
+    assert again.outcome == "duplicate"
+    assert [a.xml for a in again.answers] == [a.xml for a in first.answers]

@@ -183,7 +183,8 @@ class Engine:
         moment: datetime,
     ) -> IngestResult:
         code = message.code
-        digest = hashlib.sha256(data).hexdigest()
+        # idempotency is judged on the business message: the same message in a new envelope is the same
+        digest = hashlib.sha256(business if business is not None else data).hexdigest()
         existing = session.scalars(
             select(MessageRow).where(MessageRow.msg_type == code, MessageRow.guid == message.guid)
         ).first()
