@@ -340,10 +340,7 @@ def _print_summary(results: list[dict[str, Any]]) -> None:
 def convert(
     file: Annotated[Path, _file_argument("XML、DxpMsg 或 JSON 报文。 A message.")],
     to: Annotated[OutputFormat, typer.Option("--to", help="目标格式。 Target format: json or xml.")],
-    output: Annotated[
-        Path | None,
-        typer.Option("-o", "--output", metavar="OUT", help="输出文件（默认标准输出）。 Output file."),
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """XML/DxpMsg 与 JSON 互转。 Convert between XML (or DxpMsg) and the JSON form."""
     with _user_errors():
@@ -376,10 +373,7 @@ def sign(
         SignAlgorithm | None,
         typer.Option("--alg", help="签名算法（默认按私钥类型）。 Algorithm; default follows the key type."),
     ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option("-o", "--output", metavar="OUT", help="输出文件（默认标准输出）。 Output file."),
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """为报文加签（ds:Signature）。 Sign a message with an enveloped XML signature."""
     with _user_errors():
@@ -461,10 +455,7 @@ def dxp_wrap(
             "--receiver", metavar="ID", help="接收方（默认海关进口/出口节点）。 Receiver; default customs."
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option("-o", "--output", metavar="OUT", help="输出文件（默认标准输出）。 Output file."),
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """把业务报文装入 DxpMsg 信封。 Put a business message into a DxpMsg envelope."""
     with _user_errors():
@@ -475,10 +466,7 @@ def dxp_wrap(
 @dxp_app.command("unwrap")
 def dxp_unwrap(
     file: Annotated[Path, _file_argument("DxpMsg 信封。 A DxpMsg envelope.")],
-    output: Annotated[
-        Path | None,
-        typer.Option("-o", "--output", metavar="OUT", help="输出文件（默认标准输出）。 Output file."),
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """取出 DxpMsg 中的业务报文（原样字节）。 Write the business message in a DxpMsg, byte for byte."""
     with _user_errors():
