@@ -28,6 +28,7 @@ from datetime import date
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from cbec.sim.traffic import FAULTS, Expectation, Generator, ListRecord, SimConfig, Slot, expectations
 
@@ -205,7 +206,7 @@ def _write_reference(folder: Path, generator: Generator, stock: dict[tuple[str, 
     (folder / STOCK).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def read_expected(folder: Path) -> list[dict[str, object]]:
+def read_expected(folder: Path) -> list[dict[str, Any]]:
     """The ground truth of a generated set, one dict per list."""
     with (folder / EXPECTED).open(encoding="utf-8") as source:
         return [json.loads(line) for line in source if line.strip()]
@@ -226,6 +227,9 @@ def readme(written: Written) -> str:
 清单 / lists: {written.lists}; 报文文件 / message files: {written.files}
 预期回执状态 / expected list status: {statuses}
 注入的故障 / injected faults (per list): {faults}
+每笔交易以 --faults 的概率注入一个故障（按权重抽取）；内容或组合故障再以同一概率叠加一个传输故障
+（重复、乱序、格式错误）。Each trade gets a fault with probability --faults (drawn by weight); a content or
+group fault then also gets a transport fault (duplicate, out-of-order, malformed) with the same probability.
 
 所有企业、人员、证件号、电话、地址均为合成数据；身份证号顺序码为 000（不会发给真人）。
 Every company, person, ID number, phone and address is synthetic; ID numbers use sequence 000, which is

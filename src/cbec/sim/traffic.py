@@ -141,8 +141,8 @@ class SimConfig:
     dxp: bool = False
 
     def __post_init__(self) -> None:
-        if self.lists < 1:
-            raise ValueError("lists must be at least 1")
+        if not 1 <= self.lists < 10**8:
+            raise ValueError("lists must be within 1..99,999,999")
         if not 0 <= self.faults <= 1:
             raise ValueError("faults must be within 0..1")
         if not 0 <= self.bonded <= 1:
@@ -306,8 +306,10 @@ class Generator:
         self._zone_cum = weighted([z.weight for z in pop.zones])
         self._payment_cum = weighted([5, 4, 2, 1, 1][: len(pop.payments)])
         days = [config.start + timedelta(days=i) for i in range(config.days)]
-        day_weights = [WEEKDAY[d.weekday()] * (PEAK_FACTOR if config.peak and i == 0 else 1.0)
-                       for i, d in enumerate(days)]  # fmt: skip
+        day_weights = [
+            WEEKDAY[d.weekday()] * (PEAK_FACTOR if config.peak and i == 0 else 1.0)
+            for i, d in enumerate(days)
+        ]
         self._days = days
         self._day_cum = weighted(day_weights)
         self._hour_cum = weighted(HOURLY)
@@ -320,8 +322,10 @@ class Generator:
         self._goods_cum = {
             mode: weighted([p.spec.popularity for p in goods]) for mode, goods in self._goods.items()
         }
-        self._premium = {mode: [p for p in goods if Decimal("300") <= p.price <= Decimal("4500")]
-                         for mode, goods in self._goods.items()}  # fmt: skip
+        self._premium = {
+            mode: [p for p in goods if Decimal("300") <= p.price <= Decimal("4500")]
+            for mode, goods in self._goods.items()
+        }
         self._luxury = [p for p in pop.products if p.spec.luxury]
         self._off_list = [p for p in pop.products if not p.spec.listed]
         self._fault_names = list(_FAULT_WEIGHTS)
@@ -702,7 +706,7 @@ class Generator:
             # a new Trade per document)
             message.documents[0].children[_HEADS[doc.code]][0].values["appTime"] = f"{doc.at:%Y%m%d%H%M%S}"
             message.children["BaseTransfer"][0].values["dxpId"] = doc.sender.dxp_id
-            data = render(message)
+            data = render(message, pretty=False)  # the compact form enterprise systems send; less disk
             if self.config.dxp:
                 data = wrap(
                     data,

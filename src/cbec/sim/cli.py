@@ -1,0 +1,205 @@
+"""``cbec simulate``: generate realistic import traffic with ground truth, and optionally check the engine
+against it. `register` adds the command to the ``cbec`` application (the lead wires it into cbec/cli.py).
+
+Exit codes follow the rest of ``cbec``: 0 done (with ``--check``: 100 % agreement), 1 the check found a
+disagreement, 2 the command could not run (bad options, a folder that already holds messages, a database
+that is not empty).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from cbec.sim.traffic import SimConfig
+
+if TYPE_CHECKING:
+    from cbec.store.db import Store
+
+EXIT_DISAGREE = 1
+EXIT_UNUSABLE = 2
+#: disagreements printed in full; the rest are counted
+SHOWN = 50
+
+
+def _fail(code: str, zh: str, en: str) -> typer.Exit:
+    typer.echo(f"错误 [{code}]：{zh}", err=True)
+    typer.echo(f"Error [{code}]: {en}", err=True)
+    return typer.Exit(EXIT_UNUSABLE)
+
+
+@contextmanager
+def _progress(total: int, label: str, enabled: bool) -> Iterator[Progress]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+    ) as progress:
+        progress.add_task(label, total=total)
+        yield progress
+
+
+def simulate(
+    lists: Annotated[
+        int, typer.Option("--lists", metavar="N", help="清单数 / number of declaration lists.")
+    ] = 1000,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="S", help="随机种子 / random seed (same seed, same bytes).")
+    ] = 1,
+    faults: Annotated[
+        float,
+        typer.Option(
+            "--faults", metavar="RATE", help="每笔交易的故障概率 0..1 / fault probability per trade."
+        ),
+    ] = 0.1,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="DIR", help="输出目录 / write the set here.")
+    ] = None,
+    dxp: Annotated[
+        bool, typer.Option("--dxp", help="封装为 DxpMsg / wrap every message in a DxpMsg.")
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="用引擎跑一遍并与预期比对 / run the engine over the set and compare."),
+    ] = False,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            metavar="URL",
+            help="--check 所用的空数据库（默认在输出目录下新建 SQLite）/ an EMPTY database for --check "
+            "(default: a fresh SQLite file under the output folder).",
+        ),
+    ] = None,
+    start: Annotated[
+        str, typer.Option("--date", metavar="YYYY-MM-DD", help="第一天 / first simulated day (China time).")
+    ] = "2026-11-11",
+    days: Annotated[int, typer.Option("--days", help="天数 / number of days.")] = 1,
+    peak: Annotated[
+        bool, typer.Option("--peak", help="首日为“双11”式高峰 / the first day is a Double-11-style peak.")
+    ] = False,
+    bonded: Annotated[
+        float, typer.Option("--bonded", metavar="SHARE", help="保税进口（1210）占比 / share of 1210 trades.")
+    ] = 0.3,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="生成进程数（默认自动）/ generator processes (default: auto)."),
+    ] = None,
+) -> None:
+    """生成模拟进口报文及每份清单的预期结果；--check 用引擎比对。 Generate simulated import traffic with the
+    expected outcome of every list; --check runs the engine over it and compares."""
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        raise _fail(
+            "CBEC-0005", f"日期格式应为 YYYY-MM-DD：{start}", f"--date must be YYYY-MM-DD: {start}"
+        ) from None
+    try:
+        config = SimConfig(
+            lists=lists, seed=seed, faults=faults, start=first, days=days, peak=peak, bonded=bonded, dxp=dxp
+        )
+    except ValueError as exc:
+        raise _fail("CBEC-0005", f"参数无效：{exc}", f"invalid option: {exc}") from None
+    if out is None and not check:
+        raise _fail("CBEC-0005", "需要 --out DIR 或 --check", "give --out DIR or --check")
+    if workers is not None and workers < 1:
+        raise _fail("CBEC-0005", "--workers 至少为 1", "--workers must be at least 1")
+    if out is not None:
+        _run(config, out, check, database, workers)
+        return
+    with tempfile.TemporaryDirectory(prefix="cbec-simulate-") as folder:
+        _run(config, Path(folder), check, database, workers)
+
+
+def _run(config: SimConfig, folder: Path, check: bool, database: str | None, workers: int | None) -> None:
+    from cbec.sim.output import write_set
+
+    console = Console(soft_wrap=True, highlight=False)
+    messages = folder / "messages"
+    if messages.is_dir() and any(messages.iterdir()):
+        raise _fail(
+            "CBEC-0008",
+            f"{messages} 已有报文，请换一个目录或先清空",
+            f"{messages} already holds messages; use another folder or empty it first",
+        )
+    store = _check_store(folder, database) if check else None  # refuse a used database before generating
+    try:
+        with _progress(config.lists, "生成 / generating", config.lists >= 2000) as bar:
+            task = bar.task_ids[0]
+            try:
+                written = write_set(config, folder, workers=workers, progress=lambda n: bar.advance(task, n))
+            except FileExistsError as exc:
+                zh, _, en = str(exc).partition(" / ")
+                raise _fail("CBEC-0008", zh, en) from None
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(written.statuses.items()))
+        console.print(
+            f"已生成 {written.lists} 份清单、{written.files} 个报文文件，"
+            f"{written.rate:,.0f} 份/秒 → {folder}\n"
+            f"Generated {written.lists} lists in {written.files} message files, {written.rate:,.0f} lists/s "
+            f"({written.workers} process(es)) → {folder}\n预期 / expected: {statuses}",
+            markup=False,
+        )
+        if store is None:
+            return
+        from cbec.sim.check import message_files, run_check
+
+        total = len(message_files(folder))
+        with _progress(total, "受理 / ingesting", total >= 200) as bar:
+            task = bar.task_ids[0]
+            report = run_check(folder, store, progress=lambda n: bar.advance(task, n))
+    finally:
+        if store is not None:
+            store.dispose()
+    for line in report.lines(SHOWN):
+        console.print(line, markup=False)
+    if not report.ok:
+        raise typer.Exit(EXIT_DISAGREE)
+
+
+def _check_store(folder: Path, database: str | None) -> Store:
+    """A migrated, empty store: the given database (refused unless empty) or a new SQLite file."""
+    from sqlalchemy import func, select
+
+    from cbec.store.db import Store, make_engine
+    from cbec.store.migrate import upgrade
+    from cbec.store.models import DocumentRow, QuotaRow, ReferenceRow, StockRow
+
+    if database is None:
+        target = folder / "check"
+        target.mkdir(parents=True, exist_ok=True)
+        for name in ("cbec.db", "cbec.db-wal", "cbec.db-shm"):
+            (target / name).unlink(missing_ok=True)
+        database = f"sqlite:///{target / 'cbec.db'}"
+    engine = make_engine(database)
+    upgrade(engine)
+    store = Store(engine=engine)
+    with store.transaction() as session:
+        used = sum(
+            session.scalar(select(func.count()).select_from(table)) or 0
+            for table in (DocumentRow, QuotaRow, ReferenceRow, StockRow)
+        )
+    if used:
+        store.dispose()
+        raise _fail(
+            "CBEC-0009",
+            "--check 需要一个空数据库（预期结果假定没有已有的单证、额度、库存和参考数据）",
+            "--check needs an empty database (the ground truth assumes no earlier documents, quota, "
+            "stock or reference data)",
+        )
+    return store
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``simulate`` to the ``cbec`` application."""
+    app.command("simulate")(simulate)
