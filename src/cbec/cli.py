@@ -61,8 +61,9 @@ PIPE_WIDTH = 200
 
 app = typer.Typer(
     name="cbec",
-    help="跨境电商统一版报文工具：校验、转换、加签验签、DxpMsg 封装、字段目录。 "
-    "Tools for the customs CEB message standard: validate, convert, sign and verify, DxpMsg, catalogue.",
+    help="跨境电商线上综合服务平台：报文校验、转换、加签验签、DxpMsg、进口通关、模拟。 "
+    "The cross-border e-commerce platform: the CEB message standard (validate, convert, sign, verify, DxpMsg, "
+    "catalogue), import clearance (ingest, quota, show, review, settle, expire) and the simulator.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -227,7 +228,7 @@ def main(
         ),
     ] = False,
 ) -> None:
-    """跨境电商统一版报文工具。 Tools for the customs CEB message standard (202205 edition)."""
+    """跨境电商线上综合服务平台。 The cross-border e-commerce comprehensive service platform."""
 
 
 # --------------------------------------------------------------------------------------------- validate
