@@ -62,8 +62,8 @@ PIPE_WIDTH = 200
 app = typer.Typer(
     name="cbec",
     help="跨境电商线上综合服务平台：报文校验、转换、加签验签、DxpMsg、进口通关、模拟。 "
-    "The cross-border e-commerce platform: the CEB message standard (validate, convert, sign, verify, DxpMsg, "
-    "catalogue), import clearance (ingest, quota, show, review, settle, expire) and the simulator.",
+    "The cross-border e-commerce platform: the CEB message standard (validate, convert, sign, verify, "
+    "DxpMsg, catalogue), import clearance (ingest, quota, show, review, settle, expire) and the simulator.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
