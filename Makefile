@@ -32,6 +32,8 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --write BENCHMARKS.md
+	$(BIN)/cbec bench --db sqlite --lists 1000 --write BENCHMARKS.md
+	$(BIN)/cbec bench --db postgresql --lists 1000 --write BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

@@ -200,6 +200,41 @@ def _check_store(folder: Path, database: str | None) -> Store:
     return store
 
 
+def bench(
+    db: Annotated[str, typer.Option("--db", help="sqlite 或 postgresql / which database.")] = "sqlite",
+    lists: Annotated[int, typer.Option("--lists", metavar="N", help="清单数 / number of lists.")] = 1000,
+    write: Annotated[
+        Path | None, typer.Option("--write", metavar="FILE", help="结果追加到此文件 / append results here.")
+    ] = None,
+    url: Annotated[
+        str,
+        typer.Option(
+            "--url", help="PostgreSQL 地址（在其中新建 schema）/ PostgreSQL URL (a new schema is made)."
+        ),
+    ] = "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+) -> None:
+    """端到端批量受理基准：生成→受理→决定→回执。 End-to-end batch intake benchmark on a generated set."""
+    from cbec.sim.bench import markdown, run_bench
+
+    if db not in ("sqlite", "postgresql"):
+        raise _fail(
+            "CBEC-0005", f"--db 应为 sqlite 或 postgresql，而不是 {db}", "--db must be sqlite or postgresql"
+        )
+    if lists < 1:
+        raise _fail("CBEC-0005", "--lists 至少为 1", "--lists must be at least 1")
+    result = run_bench(lists, db, pg_url=url)
+    typer.echo(
+        f"{result.database}: {result.lists} lists, {result.files} files in {result.seconds:.1f} s → "
+        f"{result.lists_per_second:.1f} lists/s, {result.files_per_second:.0f} documents/s; decision p50 "
+        f"{result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; peak RSS {result.peak_mb:.0f} MB"
+    )
+    if write is not None:
+        with write.open("a", encoding="utf-8") as fh:
+            fh.write(markdown([result]))
+        typer.echo(f"appended to {write}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``simulate`` to the ``cbec`` application."""
+    """Add ``simulate`` and ``bench`` to the ``cbec`` application."""
     app.command("simulate")(simulate)
+    app.command("bench")(bench)
