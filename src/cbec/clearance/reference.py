@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +21,8 @@ from cbec.clearance import positive_list as plist
 from cbec.clearance.rates import RateTable, default_rate_table, load_rate_table
 from cbec.clearance.reasons import Reason
 from cbec.store.models import DocumentRow, ReferenceRow
+
+T = TypeVar("T")
 
 POSITIVE_LIST = "positive-list"
 RATES = "rates"
@@ -76,35 +80,64 @@ def load(session: Session, kind: str, path: Path, now: datetime | None = None) -
     return row
 
 
-def _rows(session: Session, kind: str) -> list[ReferenceRow]:
-    return list(
-        session.scalars(
-            select(ReferenceRow)
-            .where(ReferenceRow.kind == kind, ReferenceRow.active.is_(True))
-            .order_by(ReferenceRow.id)
-        )
-    )
+def _active(session: Session, kind: str) -> list[tuple[int, str, str]]:
+    """(id, sha256, name) of the active rows of a kind, oldest first — without fetching the contents."""
+    rows = session.execute(
+        select(ReferenceRow.id, ReferenceRow.sha256, ReferenceRow.name)
+        .where(ReferenceRow.kind == kind, ReferenceRow.active.is_(True))
+        .order_by(ReferenceRow.id)
+    ).all()
+    return [(row.id, row.sha256, row.name) for row in rows]
+
+
+#: parsed reference files by content hash: every decision consults them, so they are parsed once
+_PARSED: dict[str, object] = {}
+
+
+def _parsed(session: Session, row_id: int, sha256: str, name: str, parse: Callable[[bytes, str], T]) -> T:
+    cached = _PARSED.get(sha256)
+    if cached is None:
+        content = session.scalars(select(ReferenceRow.content).where(ReferenceRow.id == row_id)).one()
+        cached = parse(content, Path(name).suffix.lower() or ".csv")
+        if len(_PARSED) > 64:
+            _PARSED.clear()
+        _PARSED[sha256] = cached
+    return cached  # type: ignore[return-value]
 
 
 def rate_table(session: Session) -> RateTable:
     """The operator's newest rate table, else the shipped sample."""
-    rows = _rows(session, RATES)
+    rows = _active(session, RATES)
     if not rows:
-        return default_rate_table()
-    row = rows[-1]
-    return _parse_rates(row.content, Path(row.name).suffix.lower() or ".csv")
+        return _default_rates()
+    return _parsed(session, *rows[-1], _parse_rates)
 
 
 def positive_list(session: Session) -> plist.PositiveList | None:
     """Every loaded version together, or None when the operator has loaded none."""
-    rows = _rows(session, POSITIVE_LIST)
+    rows = _active(session, POSITIVE_LIST)
     if not rows:
         return None
-    versions: dict[str, plist.PositiveListVersion] = {}
-    for row in rows:  # a later load of a version replaces the earlier one
-        for version in _parse_list(row.content, Path(row.name).suffix.lower() or ".csv").versions:
-            versions[version.version] = version
-    return plist.PositiveList(tuple(versions.values()))
+    key = "|".join(sha for _id, sha, _name in rows)
+    merged = _MERGED.get(key)
+    if merged is None:
+        versions: dict[str, plist.PositiveListVersion] = {}
+        for row in rows:  # a later load of a version replaces the earlier one
+            for version in _parsed(session, *row, _parse_list).versions:
+                versions[version.version] = version
+        merged = plist.PositiveList(tuple(versions.values()))
+        if len(_MERGED) > 16:
+            _MERGED.clear()
+        _MERGED[key] = merged
+    return merged
+
+
+_MERGED: dict[str, plist.PositiveList] = {}
+
+
+@lru_cache(maxsize=1)
+def _default_rates() -> RateTable:
+    return default_rate_table()
 
 
 def positive_list_reasons(
