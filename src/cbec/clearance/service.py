@@ -654,4 +654,13 @@ def _signature(message: Message, business: bytes | None) -> tuple[str, str | Non
     return "invalid", result.code, f"{result.reason_zh} / {result.reason_en}"
 
 
-__all__ = ["MESSAGE_TYPES", "Answer", "Decision", "Engine", "IngestResult", "Settings"]
+__all__ = [
+    "Answer",
+    "ClearanceError",
+    "Decision",
+    "Engine",
+    "IngestResult",
+    "Settings",
+    "keep_notice",
+    "load_message",
+]
