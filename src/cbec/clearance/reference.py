@@ -45,12 +45,10 @@ def _materialize(content: bytes, suffix: str) -> Path:
     return path
 
 
-@lru_cache(maxsize=16)
 def _parse_list(content: bytes, suffix: str) -> plist.PositiveList:
     return plist.load_positive_list(_materialize(content, suffix))
 
 
-@lru_cache(maxsize=16)
 def _parse_rates(content: bytes, suffix: str) -> RateTable:
     return load_rate_table(_materialize(content, suffix))
 
