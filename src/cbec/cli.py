@@ -721,10 +721,12 @@ def demo(
 # --------------------------------------------------------------------------------------------- clearance
 
 from cbec.cli_clearance import register as _register_clearance  # noqa: E402
+from cbec.cli_platform import register as _register_platform  # noqa: E402
 from cbec.sim.cli import register as _register_simulate  # noqa: E402
 
 _register_clearance(app)
 _register_simulate(app)
+_register_platform(app)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m cbec.cli`

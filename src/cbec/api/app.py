@@ -1,8 +1,8 @@
 """The enterprise-facing HTTP API: send a message, collect receipts by cursor, check health.
 
-Authentication in this slice is an in-memory mapping of API key → copCode passed to `create_app`
-(``api_keys={"key": "copCode"}``). The enterprise registry with hashed keys replaces it next; until then
-the mapping must come from configuration, never from a request. The ``X-Copcode`` header is not trusted:
+Authentication: API keys of the enterprise register (`cbec.registry`, stored hashed, issued with
+`cbec enterprise key`), or an in-memory mapping of key → copCode given to `create_app(api_keys=…)` for
+tests and embedding. The ``X-Copcode`` header is not trusted:
 the caller's copCode is the one its key maps to, and a message whose ``BaseTransfer/copCode`` names
 another enterprise is refused (403) before anything is stored.
 
@@ -103,13 +103,24 @@ def _too_large() -> ApiError:
 
 
 def caller(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> str:
-    """The copCode the API key belongs to; 401 when the key is missing or unknown."""
-    keys: dict[str, str] = request.app.state.api_keys
+    """The copCode the API key belongs to; 401 when the key is missing or unknown.
+
+    Keys come from the enterprise register (hashed, `cbec enterprise key`) unless `create_app` was given an
+    in-memory mapping (tests, embedding)."""
+    keys: dict[str, str] | None = request.app.state.api_keys
     if x_api_key:
-        given = x_api_key.encode("utf-8")
-        for key, cop_code in keys.items():
-            if hmac.compare_digest(given, key.encode("utf-8")):
-                return cop_code
+        if keys is None:
+            from cbec.registry import enterprise_for_key
+
+            with request.app.state.store.transaction() as session:
+                found = enterprise_for_key(session, x_api_key)
+            if found is not None:
+                return found
+        else:
+            given = x_api_key.encode("utf-8")
+            for key, cop_code in keys.items():
+                if hmac.compare_digest(given, key.encode("utf-8")):
+                    return cop_code
     raise ApiError(
         401, UNAUTHENTICATED, "缺少或无效的 X-API-Key", "the X-API-Key header is missing or unknown"
     )
@@ -129,7 +140,8 @@ def create_app(
     the_store = store if store is not None else Store()
     engine = Engine(the_store, settings if settings is not None else Settings.from_env())
     app = FastAPI(title=TITLE, docs_url="/docs", openapi_url="/openapi.json")
-    app.state.api_keys = dict(api_keys or {})
+    app.state.api_keys = dict(api_keys) if api_keys is not None else None
+    app.state.store = the_store
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

@@ -261,3 +261,29 @@ class StockMovementRow(Base):
     reference: Mapped[str | None] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     __table_args__ = (Index("ix_stock_movements_item", "ems_no", "item_record_no"),)
+
+
+class EnterpriseRow(Base):
+    """An enterprise on the register (备案): who may send messages, in which roles, in which zone."""
+
+    __tablename__ = "enterprises"
+    code: Mapped[str] = mapped_column(String(18), primary_key=True)  # customs code or credit code
+    name: Mapped[str] = mapped_column(String(255))
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    zone: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))  # active | suspended
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApiKeyRow(Base):
+    """An API key of an enterprise, stored only as a hash; the key itself is shown once when issued."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    enterprise_code: Mapped[str] = mapped_column(ForeignKey("enterprises.code"))
+    prefix: Mapped[str] = mapped_column(String(16))  # the key's first characters, to find the row
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    __table_args__ = (Index("ix_api_keys_prefix", "prefix"),)
