@@ -47,6 +47,7 @@ FORBIDDEN = "CBEC-0502"
 TOO_LARGE = "CBEC-0503"
 BAD_REQUEST = "CBEC-0504"
 UNSUPPORTED_TYPE = "CBEC-0505"
+NOT_FOUND = "CBEC-0506"
 
 
 class ApiError(Exception):
@@ -215,4 +216,74 @@ def create_app(
             ]
         return {"receipts": page, "next": page[-1]["id"] if page else after}
 
+    @app.get("/api/v1/lists/{number}")
+    def get_list(number: str, cop_code: Caller) -> dict[str, Any]:
+        """A declaration list (by invtNo, orderNo or copNo) the caller is a party to, personal data masked."""
+        return _document(the_store, "list", number, cop_code)
+
+    @app.get("/api/v1/orders/{order_no}")
+    def get_order(order_no: str, cop_code: Caller) -> dict[str, Any]:
+        """An order the caller is a party to, with its history and receipts; personal data masked."""
+        return _document(the_store, "order", order_no, cop_code)
+
     return app
+
+
+#: the fields of a document that name the enterprises taking part in it
+PARTY_FIELDS = ("ebpCode", "ebcCode", "logisticsCode", "payCode", "agentCode", "assureCode", "areaCode")
+
+
+def _parties(body: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    stack: list[Any] = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key in PARTY_FIELDS and isinstance(value, str):
+                    found.add(value)
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _document(store: Store, kind: str, number: str, cop_code: str) -> dict[str, Any]:
+    """A document for a party to it; 404 both when it does not exist and when the caller is no party,
+    so nobody learns of others' documents."""
+    from cbec.clearance.queries import find
+    from cbec.privacy import mask_document
+
+    with store.transaction() as session:
+        view = find(session, kind, number)
+        if view is None or cop_code not in _parties(view.document.body):
+            raise ApiError(404, NOT_FOUND, f"未找到 {number}", f"{number} not found")
+        doc = view.document
+        return {
+            "kind": doc.kind,
+            "key": doc.doc_key,
+            "status": doc.status,
+            "version": doc.version,
+            "invtNo": doc.invt_no,
+            "preNo": doc.pre_no,
+            "document": mask_document(doc.body),
+            "history": [{"at": e.at.isoformat(), "event": e.event, "status": e.status} for e in view.events],
+            "receipts": [
+                {"id": r.id, "type": r.receipt_type, "status": r.return_status, "info": r.return_info}
+                for r in view.receipts
+            ],
+            "taxBills": [
+                {
+                    "taxNo": b.tax_no,
+                    "status": b.status,
+                    "path": b.path,
+                    "customsTax": str(b.customs_tax),
+                    "valueAddedTax": str(b.value_added_tax),
+                    "consumptionTax": str(b.consumption_tax),
+                    "payableFrom": b.payable_from.isoformat(),
+                    "payableUntil": b.payable_until.isoformat(),
+                }
+                for b in view.tax_bills
+            ],
+        }
