@@ -9,6 +9,8 @@ benchmarks issue come on top of this.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import platform
 import resource
 import statistics
 import subprocess
@@ -111,15 +113,26 @@ def run_bench(
     )
 
 
-def markdown(results: list[BenchResult]) -> str:
-    """A BENCHMARKS.md section for the results, with machine, date, commit and method."""
+def git_commit() -> str:
+    """The checked-out commit, marked when the tracked files have changes; 'unknown' outside git."""
     try:
-        commit = subprocess.run(
+        head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    cpu = "unknown CPU"
+        return "unknown"
+    return head + (" (uncommitted changes)" if dirty else "")
+
+
+def machine() -> str:
+    """CPU model, cores, Python and OS: the machine line of a BENCHMARKS.md section."""
+    cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -127,15 +140,18 @@ def markdown(results: list[BenchResult]) -> str:
                 break
     except OSError:
         pass
-    import os
-    import platform
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def markdown(results: list[BenchResult]) -> str:
+    """A BENCHMARKS.md section for the results, with machine, date, commit and method."""
+    commit = git_commit()
 
     lines = [
         "",
         f"## End-to-end batch intake (`cbec bench`) — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M UTC}",
         "",
-        f"- Machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        "the database on the same machine",
+        f"- Machine: {machine()}; the database on the same machine",
         f"- Commit: {commit}",
         "- Method: `cbec bench`: `cbec simulate` makes N fault-free lists (order, payment, waybill, list "
         "each), then one process ingests every file in arrival order into a fresh database (SQLite file "
