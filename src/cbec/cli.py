@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from lxml import etree
@@ -44,6 +44,7 @@ from cbec.ceb.problems import Problem, has_errors
 from cbec.ceb.render import render
 from cbec.ceb.xmlsafe import DEFAULT_MAX_BYTES, parse_xml, read_source
 from cbec.ceb.xsd import Schemas, load_schemas
+from cbec.cli_errors import fail as _fail
 
 if TYPE_CHECKING:  # signing is imported when used, so the other commands never depend on it
     from cbec.ceb.sign import VerifyResult
@@ -54,7 +55,6 @@ EXIT_OK = 0
 #: something checked is not valid
 EXIT_INVALID = 1
 #: the command could not run: usage, unreadable input, not a message, unusable key or schema
-EXIT_UNUSABLE = 2
 
 #: Width used when output goes to a pipe or file, so long paths and texts stay on one line for grep.
 PIPE_WIDTH = 200
@@ -113,13 +113,6 @@ def _console() -> Console:
     return Console(
         file=stream, width=None if stream.isatty() else PIPE_WIDTH, highlight=False, soft_wrap=False
     )
-
-
-def _fail(code: str, zh: str, en: str, exit_code: int = EXIT_UNUSABLE) -> NoReturn:
-    """Report a user-triggerable failure on stderr, Chinese first, and stop with `exit_code`."""
-    typer.echo(f"错误 [{code}]：{zh}", err=True)
-    typer.echo(f"Error [{code}]: {en}", err=True)
-    raise typer.Exit(exit_code)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cbec.ceb.errors import CebError
+from cbec.cli_errors import fail as _fail
 
 if TYPE_CHECKING:
     from cbec.store.db import Store
@@ -30,12 +31,6 @@ def _store() -> Store:
     from cbec.store.db import Store
 
     return Store()
-
-
-def _fail(code: str, zh: str, en: str) -> None:
-    typer.echo(f"错误 [{code}]：{zh}", err=True)
-    typer.echo(f"Error [{code}]: {en}", err=True)
-    raise typer.Exit(2)
 
 
 @db_app.command("upgrade")

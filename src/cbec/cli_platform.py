@@ -10,14 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from cbec.ceb.errors import CebError
+from cbec.cli_errors import fail_with
 
 enterprise_app = typer.Typer(help="企业备案 / the enterprise register and API keys.", no_args_is_help=True)
-
-
-def _fail(exc: CebError) -> typer.Exit:
-    typer.echo(f"错误 [{exc.code}]：{exc.zh}", err=True)
-    typer.echo(f"Error [{exc.code}]: {exc.en}", err=True)
-    return typer.Exit(2)
 
 
 @enterprise_app.command("add")
@@ -46,7 +41,7 @@ def enterprise_add(
             row = add_enterprise(session, code, name, roles=role, credit_code=credit_code, zone=zone)
             typer.echo(f"已备案 / registered {row.code} {row.name} ({', '.join(row.roles)})")
     except CebError as exc:
-        raise _fail(exc) from exc
+        fail_with(exc)
 
 
 @enterprise_app.command("key")
@@ -61,7 +56,7 @@ def enterprise_key(
         with Store().transaction() as session:
             key = issue_key(session, code)
     except CebError as exc:
-        raise _fail(exc) from exc
+        fail_with(exc)
     typer.echo(key)
     typer.echo("请妥善保存：密钥只显示这一次 / keep it safe: the key is shown this once only", err=True)
 

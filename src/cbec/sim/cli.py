@@ -19,21 +19,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from cbec.cli_errors import fail as _fail
 from cbec.sim.traffic import SimConfig
 
 if TYPE_CHECKING:
     from cbec.store.db import Store
 
 EXIT_DISAGREE = 1
-EXIT_UNUSABLE = 2
 #: disagreements printed in full; the rest are counted
 SHOWN = 50
-
-
-def _fail(code: str, zh: str, en: str) -> typer.Exit:
-    typer.echo(f"错误 [{code}]：{zh}", err=True)
-    typer.echo(f"Error [{code}]: {en}", err=True)
-    return typer.Exit(EXIT_UNUSABLE)
 
 
 @contextmanager
@@ -102,19 +96,17 @@ def simulate(
     try:
         first = date.fromisoformat(start)
     except ValueError:
-        raise _fail(
-            "CBEC-0005", f"日期格式应为 YYYY-MM-DD：{start}", f"--date must be YYYY-MM-DD: {start}"
-        ) from None
+        _fail("CBEC-0005", f"日期格式应为 YYYY-MM-DD：{start}", f"--date must be YYYY-MM-DD: {start}")
     try:
         config = SimConfig(
             lists=lists, seed=seed, faults=faults, start=first, days=days, peak=peak, bonded=bonded, dxp=dxp
         )
     except ValueError as exc:
-        raise _fail("CBEC-0005", f"参数无效：{exc}", f"invalid option: {exc}") from None
+        _fail("CBEC-0005", f"参数无效：{exc}", f"invalid option: {exc}")
     if out is None and not check:
-        raise _fail("CBEC-0005", "需要 --out DIR 或 --check", "give --out DIR or --check")
+        _fail("CBEC-0005", "需要 --out DIR 或 --check", "give --out DIR or --check")
     if workers is not None and workers < 1:
-        raise _fail("CBEC-0005", "--workers 至少为 1", "--workers must be at least 1")
+        _fail("CBEC-0005", "--workers 至少为 1", "--workers must be at least 1")
     if out is not None:
         _run(config, out, check, database, workers)
         return
@@ -128,7 +120,7 @@ def _run(config: SimConfig, folder: Path, check: bool, database: str | None, wor
     console = Console(soft_wrap=True, highlight=False)
     messages = folder / "messages"
     if messages.is_dir() and any(messages.iterdir()):
-        raise _fail(
+        _fail(
             "CBEC-0008",
             f"{messages} 已有报文，请换一个目录或先清空",
             f"{messages} already holds messages; use another folder or empty it first",
@@ -141,7 +133,7 @@ def _run(config: SimConfig, folder: Path, check: bool, database: str | None, wor
                 written = write_set(config, folder, workers=workers, progress=lambda n: bar.advance(task, n))
             except FileExistsError as exc:
                 zh, _, en = str(exc).partition(" / ")
-                raise _fail("CBEC-0008", zh, en) from None
+                _fail("CBEC-0008", zh, en)
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(written.statuses.items()))
         console.print(
             f"已生成 {written.lists} 份清单、{written.files} 个报文文件，"
@@ -191,7 +183,7 @@ def _check_store(folder: Path, database: str | None) -> Store:
         )
     if used:
         store.dispose()
-        raise _fail(
+        _fail(
             "CBEC-0009",
             "--check 需要一个空数据库（预期结果假定没有已有的单证、额度、库存和参考数据）",
             "--check needs an empty database (the ground truth assumes no earlier documents, quota, "
@@ -217,11 +209,11 @@ def bench(
     from cbec.sim.bench import markdown, run_bench
 
     if db not in ("sqlite", "postgresql"):
-        raise _fail(
+        _fail(
             "CBEC-0005", f"--db 应为 sqlite 或 postgresql，而不是 {db}", "--db must be sqlite or postgresql"
         )
     if lists < 1:
-        raise _fail("CBEC-0005", "--lists 至少为 1", "--lists must be at least 1")
+        _fail("CBEC-0005", "--lists 至少为 1", "--lists must be at least 1")
     result = run_bench(lists, db, pg_url=url)
     typer.echo(
         f"{result.database}: {result.lists} lists, {result.files} files in {result.seconds:.1f} s → "
