@@ -74,3 +74,21 @@ def test_api_uses_register_keys(store: Store) -> None:
         "/api/v1/messages", content=render(order), headers={**headers, "X-API-Key": key + "x"}
     )
     assert wrong.status_code == 401
+
+
+def test_enterprise_commands_on_a_fresh_data_directory(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cbec.cli import app
+
+    monkeypatch.setenv("CBEC_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CBEC_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    bad = runner.invoke(app, ["enterprise", "add", "123", "x", "--role", "ebc"])
+    assert bad.exit_code == 2 and "CBEC-0601" in bad.output and "10位海关代码" in bad.output
+    good = runner.invoke(app, ["enterprise", "add", "110196000B", "测试企业", "--role", "ebc"])
+    assert good.exit_code == 0, good.output
+    key = runner.invoke(app, ["enterprise", "key", "110196000B"])
+    assert key.exit_code == 0 and key.stdout.strip().startswith("cbec_")

@@ -28,9 +28,9 @@ INGEST_SUFFIXES = (".xml", ".json")
 
 
 def _store() -> Store:
-    from cbec.store.db import Store
+    from cbec.store.migrate import open_store
 
-    return Store()
+    return open_store()
 
 
 @db_app.command("upgrade")

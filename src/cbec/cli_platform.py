@@ -34,10 +34,10 @@ def enterprise_add(
 ) -> None:
     """企业备案。 Register an enterprise."""
     from cbec.registry import add_enterprise
-    from cbec.store.db import Store
+    from cbec.store.migrate import open_store
 
     try:
-        with Store().transaction() as session:
+        with open_store().transaction() as session:
             row = add_enterprise(session, code, name, roles=role, credit_code=credit_code, zone=zone)
             typer.echo(f"已备案 / registered {row.code} {row.name} ({', '.join(row.roles)})")
     except CebError as exc:
@@ -50,10 +50,10 @@ def enterprise_key(
 ) -> None:
     """签发 API 密钥（只显示这一次）。 Issue an API key; it is shown this once only."""
     from cbec.registry import issue_key
-    from cbec.store.db import Store
+    from cbec.store.migrate import open_store
 
     try:
-        with Store().transaction() as session:
+        with open_store().transaction() as session:
             key = issue_key(session, code)
     except CebError as exc:
         fail_with(exc)
@@ -67,9 +67,9 @@ def enterprise_revoke(
 ) -> None:
     """吊销企业的全部 API 密钥。 Revoke every API key of an enterprise."""
     from cbec.registry import revoke_keys
-    from cbec.store.db import Store
+    from cbec.store.migrate import open_store
 
-    with Store().transaction() as session:
+    with open_store().transaction() as session:
         count = revoke_keys(session, code)
     typer.echo(f"已吊销 / revoked {count}")
 
@@ -79,13 +79,13 @@ def enterprise_list() -> None:
     """列出已备案企业。 List registered enterprises."""
     from sqlalchemy import select
 
-    from cbec.store.db import Store
+    from cbec.store.migrate import open_store
     from cbec.store.models import EnterpriseRow
 
     table = Table(title="企业备案 / enterprise register")
     for column in ("代码 / code", "名称 / name", "角色 / roles", "综试区 / zone", "状态 / status"):
         table.add_column(column)
-    with Store().transaction() as session:
+    with open_store().transaction() as session:
         for row in session.scalars(select(EnterpriseRow).order_by(EnterpriseRow.code)):
             table.add_row(row.code, row.name, ", ".join(row.roles), row.zone or "", row.status)
     Console().print(table)
@@ -99,11 +99,9 @@ def serve(
     import uvicorn
 
     from cbec.api.app import create_app
-    from cbec.store.db import Store
-    from cbec.store.migrate import upgrade
+    from cbec.store.migrate import open_store
 
-    store = Store()
-    upgrade(store.engine)
+    store = open_store()
     uvicorn.run(create_app(store), host=host, port=port, log_level="info")
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from cbec.store.db import Store
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -34,3 +38,13 @@ def current(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def open_store(url: str | None = None) -> Store:
+    """The configured store, migrated to the newest revision first: commands work on a fresh data directory
+    without a separate `cbec db upgrade` (which remains the explicit way to migrate)."""
+    from cbec.store.db import Store
+
+    store = Store(url)
+    upgrade(store.engine)
+    return store
