@@ -19,8 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
+from cbec.access import Principal, enterprise_principal
 from cbec.ceb.errors import CebError
-from cbec.store.models import ApiKeyRow, EnterpriseRow
+from cbec.store.models import ApiKeyRow, EnterpriseRow, UserRow
+from cbec.users import principal_of
 
 #: roles as the spec names the parties (电商平台, 电商企业/境内代理人, 支付企业, 物流企业, 申报企业, 担保企业,
 #: 监管场所经营企业), plus the platform's own users
@@ -98,15 +100,12 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def issue_key(session: Session, code: str, now: datetime | None = None) -> str:
-    """A new API key for a registered enterprise; returned once, stored as a hash."""
-    enterprise = session.get(EnterpriseRow, code.strip().upper())
-    if enterprise is None:
-        raise RegistryError(f"企业 {code} 未备案", f"enterprise {code} is not registered")
+def _new_key(session: Session, now: datetime | None, *, enterprise: str | None, user: str | None) -> str:
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     session.add(
         ApiKeyRow(
-            enterprise_code=enterprise.code,
+            enterprise_code=enterprise,
+            user_login=user,
             prefix=key[:16],
             key_hash=_hash(key),
             created_at=now or datetime.now(UTC),
@@ -115,6 +114,22 @@ def issue_key(session: Session, code: str, now: datetime | None = None) -> str:
     )
     session.flush()
     return key
+
+
+def issue_key(session: Session, code: str, now: datetime | None = None) -> str:
+    """A new API key for a registered enterprise; returned once, stored as a hash."""
+    enterprise = session.get(EnterpriseRow, code.strip().upper())
+    if enterprise is None:
+        raise RegistryError(f"企业 {code} 未备案", f"enterprise {code} is not registered")
+    return _new_key(session, now, enterprise=enterprise.code, user=None)
+
+
+def issue_user_key(session: Session, login: str, now: datetime | None = None) -> str:
+    """A new API key acting as a platform user (a regulator's or operator's system); shown once."""
+    user = session.get(UserRow, login)
+    if user is None:
+        raise RegistryError(f"用户 {login} 不存在", f"user {login} does not exist")
+    return _new_key(session, now, enterprise=None, user=user.login)
 
 
 def revoke_keys(session: Session, code: str, now: datetime | None = None) -> int:
@@ -129,16 +144,29 @@ def revoke_keys(session: Session, code: str, now: datetime | None = None) -> int
     return len(rows)
 
 
-def enterprise_for_key(session: Session, key: str) -> str | None:
-    """The code of the active enterprise the key belongs to, or None (unknown, revoked, suspended)."""
+def principal_for_key(session: Session, key: str) -> Principal | None:
+    """Who an API key acts for: an active enterprise, or an active user; None when unknown or revoked."""
     if not key.startswith(KEY_PREFIX) or len(key) < 20:
         return None
     digest = _hash(key)
     for row in session.scalars(
         select(ApiKeyRow).where(ApiKeyRow.prefix == key[:16], ApiKeyRow.revoked_at.is_(None))
     ):
-        if hmac.compare_digest(row.key_hash, digest):
+        if not hmac.compare_digest(row.key_hash, digest):
+            continue
+        if row.enterprise_code is not None:
             enterprise = session.get(EnterpriseRow, row.enterprise_code)
             if enterprise is not None and enterprise.status == "active":
-                return enterprise.code
+                return enterprise_principal(enterprise.code)
+        elif row.user_login is not None:
+            user = session.get(UserRow, row.user_login)
+            if user is not None and user.status == "active":
+                return principal_of(user)
     return None
+
+
+def enterprise_for_key(session: Session, key: str) -> str | None:
+    """The code of the active enterprise the key belongs to, or None (unknown, revoked, suspended, a
+    user's key)."""
+    principal = principal_for_key(session, key)
+    return principal.enterprise if principal is not None and principal.role == "enterprise" else None

@@ -23,12 +23,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from cbec.access import Principal, audit, enterprise_principal
 from cbec.ceb import jsonform
 from cbec.ceb.errors import CebError
 from cbec.ceb.model import Message
 from cbec.ceb.parse import parse_checked
 from cbec.clearance.documents import text
 from cbec.clearance.service import Engine, Settings
+from cbec.registry import principal_for_key
 from cbec.store.db import Store
 from cbec.store.models import ReceiptRow
 
@@ -103,32 +105,42 @@ def _too_large() -> ApiError:
     )
 
 
-def caller(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> str:
-    """The copCode the API key belongs to; 401 when the key is missing or unknown.
+def caller(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> Principal:
+    """Who the API key acts for; 401 when the key is missing or unknown.
 
-    Keys come from the enterprise register (hashed, `cbec enterprise key`) unless `create_app` was given an
-    in-memory mapping (tests, embedding)."""
+    Keys come from the register (hashed; `cbec enterprise key`, `cbec user key`) unless `create_app` was
+    given an in-memory mapping of key → enterprise code (tests, embedding)."""
     keys: dict[str, str] | None = request.app.state.api_keys
     if x_api_key:
         if keys is None:
-            from cbec.registry import enterprise_for_key
-
             with request.app.state.store.transaction() as session:
-                found = enterprise_for_key(session, x_api_key)
+                found = principal_for_key(session, x_api_key)
             if found is not None:
                 return found
         else:
             given = x_api_key.encode("utf-8")
             for key, cop_code in keys.items():
                 if hmac.compare_digest(given, key.encode("utf-8")):
-                    return cop_code
+                    return enterprise_principal(cop_code)
     raise ApiError(
         401, UNAUTHENTICATED, "缺少或无效的 X-API-Key", "the X-API-Key header is missing or unknown"
     )
 
 
-#: the authenticated caller's copCode
-Caller = Annotated[str, Depends(caller)]
+#: the authenticated caller
+Caller = Annotated[Principal, Depends(caller)]
+
+
+def _enterprise_of(principal: Principal) -> str:
+    """The enterprise code of a caller that acts as an enterprise; 403 for users (regulators …)."""
+    if principal.enterprise is None:
+        raise ApiError(
+            403,
+            FORBIDDEN,
+            "只有企业可以申报报文、接收回执",
+            "only enterprises send messages and receive receipts",
+        )
+    return principal.enterprise
 
 
 def create_app(
@@ -167,8 +179,9 @@ def create_app(
             }
         },
     )
-    async def post_message(request: Request, cop_code: Caller) -> dict[str, Any]:
+    async def post_message(request: Request, principal: Caller) -> dict[str, Any]:
         """Take one message (CEB XML, DxpMsg or the JSON form) and answer with its receipts."""
+        cop_code = _enterprise_of(principal)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type and content_type not in ACCEPTED_TYPES:
             raise ApiError(
@@ -198,11 +211,12 @@ def create_app(
 
     @app.get("/api/v1/receipts")
     def receipts(
-        cop_code: Caller,
+        principal: Caller,
         after: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     ) -> dict[str, Any]:
         """The caller's receipts with id > `after`, oldest first; pass `next` back as `after`."""
+        cop_code = _enterprise_of(principal)
         with the_store.transaction() as session:
             rows = session.scalars(
                 select(ReceiptRow)
@@ -217,49 +231,33 @@ def create_app(
         return {"receipts": page, "next": page[-1]["id"] if page else after}
 
     @app.get("/api/v1/lists/{number}")
-    def get_list(number: str, cop_code: Caller) -> dict[str, Any]:
-        """A declaration list (by invtNo, orderNo or copNo) the caller is a party to, personal data masked."""
-        return _document(the_store, "list", number, cop_code)
+    def get_list(number: str, principal: Caller) -> dict[str, Any]:
+        """A declaration list (by invtNo, orderNo or copNo) the caller may read; personal data masked unless
+        the caller is a regulator (then the read is audited)."""
+        return _document(the_store, "list", number, principal)
 
     @app.get("/api/v1/orders/{order_no}")
-    def get_order(order_no: str, cop_code: Caller) -> dict[str, Any]:
-        """An order the caller is a party to, with its history and receipts; personal data masked."""
-        return _document(the_store, "order", order_no, cop_code)
+    def get_order(order_no: str, principal: Caller) -> dict[str, Any]:
+        """An order the caller may read, with its history and receipts; personal data masked unless the
+        caller is a regulator (then the read is audited)."""
+        return _document(the_store, "order", order_no, principal)
 
     return app
 
 
-#: the fields of a document that name the enterprises taking part in it
-PARTY_FIELDS = ("ebpCode", "ebcCode", "logisticsCode", "payCode", "agentCode", "assureCode", "areaCode")
-
-
-def _parties(body: dict[str, Any]) -> set[str]:
-    found: set[str] = set()
-    stack: list[Any] = [body]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            for key, value in item.items():
-                if key in PARTY_FIELDS and isinstance(value, str):
-                    found.add(value)
-                elif isinstance(value, dict | list):
-                    stack.append(value)
-        elif isinstance(item, list):
-            stack.extend(item)
-    return found
-
-
-def _document(store: Store, kind: str, number: str, cop_code: str) -> dict[str, Any]:
-    """A document for a party to it; 404 both when it does not exist and when the caller is no party,
-    so nobody learns of others' documents."""
+def _document(store: Store, kind: str, number: str, principal: Principal) -> dict[str, Any]:
+    """A document for a caller who may read it; 404 both when it does not exist and when the caller may
+    not read it, so nobody learns of others' documents."""
     from cbec.clearance.queries import find
     from cbec.privacy import mask_document
 
     with store.transaction() as session:
         view = find(session, kind, number)
-        if view is None or cop_code not in _parties(view.document.body):
+        if view is None or not principal.may_read(view.document.body):
             raise ApiError(404, NOT_FOUND, f"未找到 {number}", f"{number} not found")
         doc = view.document
+        if principal.sees_personal:
+            audit(session, principal, "personal.read", [(doc.kind, doc.doc_key)], via="api")
         return {
             "kind": doc.kind,
             "key": doc.doc_key,
@@ -267,7 +265,7 @@ def _document(store: Store, kind: str, number: str, cop_code: str) -> dict[str, 
             "version": doc.version,
             "invtNo": doc.invt_no,
             "preNo": doc.pre_no,
-            "document": mask_document(doc.body),
+            "document": doc.body if principal.sees_personal else mask_document(doc.body),
             "history": [{"at": e.at.isoformat(), "event": e.event, "status": e.status} for e in view.events],
             "receipts": [
                 {"id": r.id, "type": r.receipt_type, "status": r.return_status, "info": r.return_info}

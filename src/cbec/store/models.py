@@ -277,13 +277,45 @@ class EnterpriseRow(Base):
 
 
 class ApiKeyRow(Base):
-    """An API key of an enterprise, stored only as a hash; the key itself is shown once when issued."""
+    """An API key of an enterprise or a user, stored only as a hash; the key itself is shown once."""
 
     __tablename__ = "api_keys"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    enterprise_code: Mapped[str] = mapped_column(ForeignKey("enterprises.code"))
+    #: the key belongs to an enterprise (enterprise role) or to a platform user (regulator, operator, admin)
+    enterprise_code: Mapped[str | None] = mapped_column(ForeignKey("enterprises.code"))
+    user_login: Mapped[str | None] = mapped_column(ForeignKey("users.login"))
     prefix: Mapped[str] = mapped_column(String(16))  # the key's first characters, to find the row
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     __table_args__ = (Index("ix_api_keys_prefix", "prefix"),)
+
+
+class UserRow(Base):
+    """A person who logs in to the portal: an enterprise's staff, a regulator, an operator or an admin."""
+
+    __tablename__ = "users"
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    #: enterprise | regulator | operator | admin (`cbec.access.ACCESS_ROLES`)
+    role: Mapped[str] = mapped_column(String(16))
+    enterprise_code: Mapped[str | None] = mapped_column(ForeignKey("enterprises.code"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))  # active | disabled
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    password_changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditRow(Base):
+    """Who read unmasked personal data or changed the register, when, and what (never the data itself)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(64))  # user login or enterprise code
+    actor_role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))  # e.g. personal.read, enterprise.add, key.issue
+    subject_kind: Mapped[str | None] = mapped_column(String(32))
+    subject_key: Mapped[str | None] = mapped_column(String(255))
+    via: Mapped[str] = mapped_column(String(16))  # api | portal | cli
+    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_actor", "actor"))
