@@ -104,14 +104,23 @@ def platform_indicators(
 
 
 def _eligible(session: Session, year: int) -> tuple[list[ZoneRow], list[str]]:
-    """Zones approved before `year` (the 2022 round assessed batches 1–5, not the zones approved in 2022);
-    exited zones are not assessed again and are listed apart."""
+    """Zones approved before `year` (the 2022 round assessed batches 1–5, not the zones approved in 2022).
+    A zone that exited in an earlier year's run, or by hand, is not assessed again and is listed apart;
+    running the year of its exit again gives the same result."""
+    exit_year: dict[str, int] = {}
+    for code, y in session.execute(
+        select(AssessmentResultRow.zone_code, AssessmentRunRow.year)
+        .join(AssessmentRunRow, AssessmentRunRow.id == AssessmentResultRow.run_id)
+        .where(AssessmentRunRow.current.is_(True), AssessmentResultRow.action == "exit")
+    ):
+        exit_year[code] = min(int(y), exit_year.get(code, int(y)))
     keep, exited = [], []
     for zone in zones.get_all(session):
         approved_year = int(zone.approved[:4]) if zone.approved else None
         if approved_year is not None and approved_year >= year:
             continue
-        if zone.status == "exited":
+        gone = exit_year.get(zone.code)
+        if (gone is not None and gone < year) or (zone.status == "exited" and gone is None):
             exited.append(zone.code)
             continue
         keep.append(zone)
