@@ -10,6 +10,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from cbec.ceb.errors import CebError
 
@@ -225,8 +226,8 @@ def quota_counts(quotas: Sequence[int], n: int) -> list[int]:
             f"quotas must be {len(TIERS)} non-negative integers, sum > 0",
         )
     total = sum(quotas)
-    exact = [q * n / total for q in quotas]
-    counts = [math.floor(e + 1e-9) for e in exact]
+    exact = [Fraction(q * n, total) for q in quotas]  # exact: float remainders would break ties at random
+    counts = [math.floor(e) for e in exact]
     order = sorted(range(len(quotas)), key=lambda i: (-(exact[i] - counts[i]), i))
     for i in order[: n - sum(counts)]:
         counts[i] += 1
