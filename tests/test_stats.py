@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from zones_helpers import enterprise, released_list
 
 from cbec.stats import parquet
 from cbec.stats import sql as stats_sql
@@ -16,6 +15,7 @@ from cbec.stats.errors import BadQuery, ExportExists, NoParquet
 from cbec.stats.model import DailyRow, check, growth, rollup, top
 from cbec.store.db import Store
 from cbec.zones.service import add_park, load_zones
+from zones_helpers import enterprise, released_list
 
 
 def _data(store: Store) -> None:
@@ -134,9 +134,8 @@ def test_duckdb_over_parquet_agrees_with_the_store(store: Store, tmp_path: Path)
             with store.transaction() as session:
                 expected = stats_sql.daily_rows(session, dimension, **kwargs)
             assert parquet.daily_rows(folder, dimension, **kwargs) == expected, (dimension, kwargs)
-    with pytest.raises(ExportExists):
-        with store.transaction() as session:
-            parquet.export(stats_sql.facts(session), folder)
+    with pytest.raises(ExportExists), store.transaction() as session:
+        parquet.export(stats_sql.facts(session), folder)
 
 
 def test_bad_queries_are_refused(tmp_path: Path) -> None:
