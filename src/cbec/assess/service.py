@@ -61,7 +61,9 @@ def platform_indicators(
     value, lists = _zone_totals(session, year)
     before, _ = _zone_totals(session, year - 1)
     start, end = _year_bounds(year)
-    zone_of = dict(session.execute(select(EnterpriseRow.code, EnterpriseRow.zone)).tuples().all())
+    zone_of: dict[str, str | None] = {
+        code: zone for code, zone in session.execute(select(EnterpriseRow.code, EnterpriseRow.zone))
+    }
     active: dict[str, set[str]] = defaultdict(set)
     for row in stats_sql.daily_rows(session, "enterprise", start=start, end=end):
         zone = zone_of.get(row.key)
@@ -82,9 +84,10 @@ def platform_indicators(
         zone = zone_of.get(ebc or "")
         if zone:
             returns[zone] += int(count)
-    parks = dict(
-        session.execute(select(ParkRow.zone_code, func.count()).group_by(ParkRow.zone_code)).tuples().all()
-    )
+    parks: dict[str, int] = {
+        code: int(n)
+        for code, n in session.execute(select(ParkRow.zone_code, func.count()).group_by(ParkRow.zone_code))
+    }
     out: dict[str, dict[str, Decimal | None]] = defaultdict(dict)
     for code in codes:
         has = code in linked
