@@ -186,3 +186,26 @@ def test_status_changes_are_kept(store: Store) -> None:
         changes = [(c.previous, c.status, c.reason) for c in status_history(session, "ningbo")]
     assert changes == [("active", "warned", "一 / one"), ("warned", "active", "二 / two")]
     assert issubclass(BadStatus, CebError)
+
+
+def test_migration_0007_goes_down_and_up_with_registered_enterprises(store: Store) -> None:
+    """Going down drops park_id in place (no rebuild of the enterprises table api_keys refers to)."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from cbec.registry import issue_key
+    from cbec.store.migrate import alembic_config, current, upgrade
+
+    with store.transaction() as session:
+        load_zones(session)
+        enterprise(session, "3301960001", "hangzhou")
+        issue_key(session, "3301960001")
+    config = alembic_config(store.engine)
+    below = ScriptDirectory.from_config(config).get_revision("0007").down_revision
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, str(below))
+    assert current(store.engine) == below
+    upgrade(store.engine)
+    with store.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(ZoneRow)) == 0

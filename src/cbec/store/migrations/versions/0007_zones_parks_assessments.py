@@ -105,8 +105,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("enterprises", schema=None) as batch_op:
-        batch_op.drop_column("park_id")
+    # A plain DROP COLUMN (SQLite 3.35+): a batch rebuild would drop the table api_keys references.
+    op.drop_column("enterprises", "park_id")
     with op.batch_alter_table("zone_status_changes", schema=None) as batch_op:
         batch_op.drop_index("ix_zone_status_changes_zone")
     op.drop_table("zone_status_changes")
