@@ -1,5 +1,6 @@
 """PNG charts with matplotlib's Agg backend (no display needed): what `cbec stats chart` writes and what the
-portal can serve as ``image/png``."""
+portal can serve as ``image/png``. Titles and axes are in English because a CJK font is often missing on
+servers; keys such as park names render in Chinese where one of `FONTS` is installed."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def chart_png(lines: Sequence[StatLine], title: str, *, kind: str = "line", top:
         latest = max((s.period for s in lines), default="")
         chosen = sorted((s for s in lines if s.period == latest), key=lambda s: (-s.value, s.key))[:top]
         ax.barh([s.key or "—" for s in reversed(chosen)], [float(s.value) for s in reversed(chosen)])
-        ax.set_xlabel("价值（元） / value (CNY)")
+        ax.set_xlabel("value (CNY)")
         ax.set_title(f"{title} · {latest}")
     else:
         totals: dict[str, float] = {}
@@ -59,7 +60,7 @@ def chart_png(lines: Sequence[StatLine], title: str, *, kind: str = "line", top:
         for key in keys:
             series = {s.period: float(s.value) for s in lines if s.key == key}
             ax.plot(periods, [series.get(p, 0.0) for p in periods], marker="o", label=key or "—")
-        ax.set_ylabel("价值（元） / value (CNY)")
+        ax.set_ylabel("value (CNY)")
         ax.set_title(title)
         if keys:
             ax.legend(fontsize=8)
