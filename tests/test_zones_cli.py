@@ -4,6 +4,7 @@ assessment demo over simulated traffic taken through the clearance engine."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -59,12 +60,35 @@ def test_demo_assess_report_and_stats(data_dir: Path) -> None:
     assert exported.exit_code == 0, exported.output
     duck = run("stats", "--engine", "duckdb", "--parquet", data_dir / "pq", "table", "--by", "zone", "--json")
     assert json.loads(duck.stdout) == json.loads(sql.stdout) and json.loads(sql.stdout)
+    files = run(
+        "stats",
+        "table",
+        "--by",
+        "mode",
+        "--period",
+        "year",
+        "--csv",
+        data_dir / "m.csv",
+        "--xlsx",
+        data_dir / "m.xlsx",
+    )
+    assert files.exit_code == 0, files.output
+    rows = (data_dir / "m.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "period,key,value,lists,lines,mom_pct,yoy_pct" and len(rows) >= 3
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(data_dir / "m.xlsx").active
+    assert sheet.max_row == len(rows) and Decimal(str(sheet.cell(2, 3).value)) == Decimal(
+        rows[1].split(",")[2]
+    )
     top = run("stats", "top", "--by", "mode", "--n", "2", "--json")
     assert {line["key"] for line in json.loads(top.stdout)} <= {"9610", "1210"}
     chart = run("stats", "chart", "--by", "zone", "--period", "quarter", "--out", data_dir / "c.png")
     assert chart.exit_code == 0 and (data_dir / "c.png").read_bytes().startswith(b"\x89PNG")
     national = run("stats", "national", "--zone", "hangzhou", "--year", "2022", "--series", "survey")
     assert national.exit_code == 0 and "national" in national.stdout
+    series = json.loads(run("stats", "national", "--json").stdout)
+    assert {(f["period"], f["series"]) for f in series} >= {("2022", "preliminary"), ("2022", "survey")}
 
 
 def test_bad_input_gets_a_specific_message_and_exit_2(data_dir: Path) -> None:
