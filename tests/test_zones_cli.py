@@ -31,6 +31,11 @@ def test_demo_assess_report_and_stats(data_dir: Path) -> None:
     assert demo.exit_code == 0, demo.output
     assert "2026: {" in demo.output and "exit rule" in demo.output
 
+    again = run("zones", "demo", data_dir / "work", "--years", "2025,2026", "--lists", "60")
+    assert (
+        again.exit_code == 2 and "CBEC-0706" in again.output and "already holds demo traffic" in again.output
+    )
+
     assessed = run("zones", "assess", "--year", "2026", "--json")
     assert assessed.exit_code == 0, assessed.output
     result = json.loads(assessed.stdout)

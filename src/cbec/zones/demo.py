@@ -29,6 +29,7 @@ from cbec.sim.traffic import SimConfig
 from cbec.store.db import Store
 from cbec.store.models import EnterpriseRow, ParkRow, ZoneRow
 from cbec.zones import service
+from cbec.zones.errors import DemoFolderUsed
 
 SIM_ROLES = {
     "platform": "ebp",
@@ -105,6 +106,12 @@ def run(
 ) -> DemoSummary:
     """Build the demonstration in `store`, generated files under `folder`; returns what was made."""
     say = progress or (lambda _text: None)
+    if folder.exists() and any(folder.glob("traffic-*")):
+        raise DemoFolderUsed(
+            f"{folder} 已有演示生成的流量，请换一个目录和数据目录（CBEC_DATA_DIR）后重试",
+            f"{folder} already holds demo traffic; "
+            "use another folder and a fresh data directory (CBEC_DATA_DIR)",
+        )
     summary = DemoSummary()
     now = datetime.now(UTC)
     with store.transaction() as session:

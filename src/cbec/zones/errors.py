@@ -25,3 +25,9 @@ class BadLink(CebError):
 
 class BadStatus(CebError):
     code = "CBEC-0705"
+
+
+class DemoFolderUsed(CebError):
+    """The demo's folder already holds generated traffic (running it again would count it twice)."""
+
+    code = "CBEC-0706"
