@@ -137,6 +137,28 @@ def table_command(
     lines = _lines(by, period, start, end, zone)
     header = ["period", "key", "value", "lists", "lines", "mom_pct", "yoy_pct"]
     rows = [[s.period, s.key, str(s.value), s.lists, s.lines, s.mom, s.yoy] for s in lines]
+    try:
+        _write_files(lines, header, rows, by, period, csv_out, xlsx_out)
+    except OSError as exc:
+        fail(
+            "CBEC-0805", f"无法写入输出文件：{exc.strerror}", f"cannot write the output file: {exc.strerror}"
+        )
+    if as_json:
+        typer.echo(json.dumps([_json_line(s) for s in lines], ensure_ascii=False, indent=2))
+    else:
+        zh, en = DIMENSIONS[by]
+        _print(lines, f"按{zh}、{PERIODS[period][0]} / by {en} and {period} ({_state['engine']})")
+
+
+def _write_files(
+    lines: list[StatLine],
+    header: list[str],
+    rows: list[list[Any]],
+    by: str,
+    period: str,
+    csv_out: Path | None,
+    xlsx_out: Path | None,
+) -> None:
     if csv_out is not None:
         with csv_out.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
@@ -156,11 +178,6 @@ def table_command(
                 if isinstance(cell.value, Decimal):
                     cell.number_format = "#,##0.00"
         book.save(xlsx_out)
-    if as_json:
-        typer.echo(json.dumps([_json_line(s) for s in lines], ensure_ascii=False, indent=2))
-    else:
-        zh, en = DIMENSIONS[by]
-        _print(lines, f"按{zh}、{PERIODS[period][0]} / by {en} and {period} ({_state['engine']})")
 
 
 @app.command("top")
@@ -204,7 +221,10 @@ def chart_command(
     from cbec.stats.charts import chart_png
 
     lines = _lines(by, period, start, end, zone)
-    out.write_bytes(chart_png(lines, f"{DIMENSIONS[by][1]} by {period}", kind=kind))
+    try:
+        out.write_bytes(chart_png(lines, f"{DIMENSIONS[by][1]} by {period}", kind=kind))
+    except OSError as exc:
+        fail("CBEC-0805", f"无法写入图表：{exc.strerror}", f"cannot write the chart: {exc.strerror}")
     typer.echo(f"已写入 / written {out}")
 
 

@@ -58,7 +58,13 @@ def export(facts: Iterable[Fact], folder: Path) -> dict[str, int]:
             f"{folder} 已有按月分区的导出，请换一个目录或先清空",
             f"{folder} already holds month partitions; use another folder or empty it first",
         )
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportExists(
+            f"无法创建导出目录 {folder}：{exc.strerror}",
+            f"cannot create the export folder {folder}: {exc.strerror}",
+        ) from exc
     schema = _schema()
     written: dict[str, int] = {}
     buffer: list[Fact] = []

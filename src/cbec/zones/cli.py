@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cbec.ceb.errors import CebError
-from cbec.cli_errors import fail_with
+from cbec.cli_errors import fail, fail_with
 
 app = typer.Typer(
     help="综试区与园区、考核评估与退出 / pilot zones and parks, the annual assessment and exit.",
@@ -266,12 +266,15 @@ def _write_reports(result: object, html: Path | None, xlsx: Path | None) -> None
     from cbec.assess.result import AssessmentResult
 
     assert isinstance(result, AssessmentResult)
-    if html is not None:
-        html.write_text(render_html(result, charts=True), encoding="utf-8")
-        typer.echo(f"已写入 / written {html}", err=True)
-    if xlsx is not None:
-        write_xlsx(result, xlsx)
-        typer.echo(f"已写入 / written {xlsx}", err=True)
+    try:
+        if html is not None:
+            html.write_text(render_html(result, charts=True), encoding="utf-8")
+            typer.echo(f"已写入 / written {html}", err=True)
+        if xlsx is not None:
+            write_xlsx(result, xlsx)
+            typer.echo(f"已写入 / written {xlsx}", err=True)
+    except OSError as exc:
+        fail("CBEC-0707", f"无法写入报告：{exc.strerror}", f"cannot write the report: {exc.strerror}")
 
 
 Html = Annotated[Path | None, typer.Option("--html", help="HTML 报告 / HTML report file.")]
