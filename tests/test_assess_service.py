@@ -131,6 +131,26 @@ def test_four_years_of_assessment_and_the_exit_rule(store: Store, tmp_path: Path
     assert (tmp_path / "r.xlsx").stat().st_size > 0
 
 
+def test_an_unranked_year_keeps_the_warning(store: Store, tmp_path: Path) -> None:
+    _setup(store, tmp_path)
+    strict = parse(
+        b"""
+indicators:
+  - {key: trade_value, weight: 3}
+  - {key: overseas_warehouses, source: supplied, weight: 1}
+tiers: {quotas: [1, 1, 1, 1]}
+missing: exclude
+"""
+    )
+    with store.transaction() as session:
+        assess(session, 2025, strict)
+        assert get_zone_or_raise(session, "za").status == "warned"
+        r2026 = assess(session, 2026, strict)  # nobody reported warehouses for 2026: nobody is ranked
+        assert get_zone_or_raise(session, "za").status == "warned"
+    assert all(z.rank is None and z.tier is None for z in r2026.zones)
+    assert all("not ranked: indicators missing" in " ".join(z.notes) for z in r2026.zones)
+
+
 def test_report_escapes_names(store: Store, tmp_path: Path) -> None:
     _setup(store, tmp_path)
     with store.transaction() as session:

@@ -210,7 +210,7 @@ def assess(session: Session, year: int, config: Config, now: datetime | None = N
         if s.score is None:
             notes.append("未排名：指标缺失 / not ranked: indicators missing")
         status = zone.status
-        if apply_status:
+        if apply_status and s.tier is not None:  # an unranked year neither lifts nor sets a warning
             target = ACTION_STATUS[action]
             reason = {
                 "exit": f"{year}年度考核：连续{streak}次处于最低档，建议退出 / "
