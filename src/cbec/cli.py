@@ -721,6 +721,12 @@ _register_clearance(app)
 _register_simulate(app)
 _register_platform(app)
 
+from cbec.stats.cli import app as _stats_app  # noqa: E402
+from cbec.zones.cli import app as _zones_app  # noqa: E402
+
+app.add_typer(_zones_app, name="zones")
+app.add_typer(_stats_app, name="stats")
+
 
 if __name__ == "__main__":  # pragma: no cover - `python -m cbec.cli`
     app()

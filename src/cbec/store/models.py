@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -274,6 +275,7 @@ class EnterpriseRow(Base):
     zone: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16))  # active | suspended
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    park_id: Mapped[int | None] = mapped_column(Integer)  # zone_parks.id (migration 0007; see the end)
 
 
 class ApiKeyRow(Base):
@@ -319,3 +321,91 @@ class AuditRow(Base):
     subject_key: Mapped[str | None] = mapped_column(String(255))
     via: Mapped[str] = mapped_column(String(16))  # api | portal | cli
     __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_actor", "actor"))
+# ==== pilot zones, parks and assessments (issue 6; migration 0007) ==========================================
+# Kept together at the end of the module so that the tables of other capabilities stay untouched. The
+# enterprise register links here through `EnterpriseRow.zone` (a `zones.code`) and `EnterpriseRow.park_id`
+# (a `zone_parks.id`); both are checked by `cbec.zones.service`, not by foreign keys, because adding a
+# foreign key to an existing SQLite table means rebuilding it under the api_keys table that references it.
+
+
+class ZoneRow(Base):
+    """A cross-border e-commerce pilot zone (综试区): its approval batch and document, and its status."""
+
+    __tablename__ = "zones"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)  # ASCII key, e.g. ``hangzhou``
+    name: Mapped[str] = mapped_column(String(100))
+    province: Mapped[str] = mapped_column(String(40))
+    batch: Mapped[str] = mapped_column(String(8))  # 1..7, or 2025
+    approved: Mapped[str | None] = mapped_column(String(10))  # YYYY-MM or YYYY-MM-DD as far as known
+    document: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # active | warned | exited
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ParkRow(Base):
+    """An offline industrial park (线下产业园区) of a zone."""
+
+    __tablename__ = "zone_parks"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    zone_code: Mapped[str] = mapped_column(ForeignKey("zones.code"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))  # e.g. 综合园区 / 产业园 / 物流园 / 孵化园
+    area_km2: Mapped[Decimal | None] = mapped_column(MONEY)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    __table_args__ = (UniqueConstraint("zone_code", "name", name="uq_zone_parks_zone_name"),)
+
+
+class ZoneIndicatorRow(Base):
+    """An indicator value a zone supplies for a year (high-tech enterprises, overseas warehouses …)."""
+
+    __tablename__ = "zone_indicator_values"
+    zone_code: Mapped[str] = mapped_column(ForeignKey("zones.code"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    indicator: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Decimal] = mapped_column(MONEY)
+    source: Mapped[str | None] = mapped_column(String(255))
+    loaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AssessmentRunRow(Base):
+    """One yearly assessment run with the configuration it used; a later run of a year supersedes it."""
+
+    __tablename__ = "assessment_runs"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    config_name: Mapped[str] = mapped_column(String(255))
+    config_sha256: Mapped[str] = mapped_column(String(64))
+    config: Mapped[dict[str, object]] = mapped_column(JSON)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    __table_args__ = (Index("ix_assessment_runs_year", "year", "current"),)
+
+
+class AssessmentResultRow(Base):
+    """A zone's result in a run: score (a normalized float), rank, tier, exit action and its indicators."""
+
+    __tablename__ = "assessment_results"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("assessment_runs.id"))
+    zone_code: Mapped[str] = mapped_column(ForeignKey("zones.code"))
+    score: Mapped[float | None] = mapped_column(Float)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    tier: Mapped[int | None] = mapped_column(Integer)  # 1 成效明显 … 4 尚在起步阶段; None: not ranked
+    action: Mapped[str] = mapped_column(String(16))  # none | warning | exit
+    detail: Mapped[dict[str, object]] = mapped_column(JSON)
+    __table_args__ = (Index("ix_assessment_results_run", "run_id"),)
+
+
+class ZoneStatusChangeRow(Base):
+    """Append-only history of a zone's status (active, warned, exited) and why it changed."""
+
+    __tablename__ = "zone_status_changes"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    zone_code: Mapped[str] = mapped_column(ForeignKey("zones.code"))
+    previous: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("assessment_runs.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    __table_args__ = (Index("ix_zone_status_changes_zone", "zone_code"),)
