@@ -224,7 +224,13 @@ class Engine:
             message, business, trusted if pinned else None, moment
         )
         if pinned and signature != "valid":
-            problems = [*problems, *_unsigned_declarations(message, kind, signature_code, signature_reason)]
+            # the sender's certificate decides: an unsigned message fails for every document (the schema
+            # requires ds:Signature), a signature by another certificate only for declared documents
+            unsigned = signature == "none"
+            problems = [
+                *(p for p in problems if p.rule not in ("signature_required", "signature_for_declare")),
+                *_unsigned_declarations(message, kind, signature_code, signature_reason, drafts=unsigned),
+            ]
         elif signature == "invalid" and self.settings.signatures == "enforce":
             code_ = SIGNATURE_CODES.get(code, "1001")
             problems = [
@@ -689,10 +695,10 @@ def _signature(
 
 
 def _unsigned_declarations(
-    message: Message, kind: Kind, signature_code: str | None, reason: str
+    message: Message, kind: Kind, signature_code: str | None, reason: str, *, drafts: bool
 ) -> list[Problem]:
-    """A problem for every declared (appStatus=2) document of a message whose signature is not one of the
-    sender's registered certificates: drafts need no signature, declarations do."""
+    """A problem for every declared (appStatus=2) document — and every draft too, with `drafts` — of a
+    message whose signature is not by one of the sender's registered certificates."""
     code = SIGNATURE_CODES[message.code]
     dxp_code = signature_code or "1001"
     reason = reason or "报文未签名 / the message is not signed"
@@ -700,7 +706,7 @@ def _unsigned_declarations(
     body = message.mspec.body.name
     found: list[Problem] = []
     for index, document in enumerate(message.documents, 1):
-        if (text(head_of(kind, document), "appStatus") or "2") == "1":
+        if not drafts and (text(head_of(kind, document), "appStatus") or "2") == "1":
             continue
         found.append(
             Problem(
