@@ -169,17 +169,25 @@ def _answer(result: IngestResult) -> dict[str, Any]:
     }
 
 
+#: non-blank text (a blank body is refused with 400)
+_TEXT = {"type": "string", "pattern": r"\S"}
 _BODY_DOC = {
     "requestBody": {
         "required": True,
         "content": {
-            **{t: {"schema": {"type": "string"}} for t in SINGLE_TYPES},
-            "application/x-ndjson": {"schema": {"type": "string"}},
+            **{t: {"schema": _TEXT} for t in SINGLE_TYPES},
+            "application/x-ndjson": {"schema": _TEXT},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
+                    "required": ["files"],
                     "properties": {
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                        "files": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": MAX_BATCH_ITEMS,
+                            "items": {"type": "string", "format": "binary"},
+                        }
                     },
                 }
             },
