@@ -525,6 +525,8 @@ class Engine:
         }
         status = exc.code if exc.code.startswith("-") else "-" + exc.code.lstrip("0")
         info = f"{exc.zh} / {exc.en}"
+        if not status[1:].isdigit():  # a cbec code (a JSON-form error, CBEC-0201): a format error, -1
+            status, info = "-1", f"[{exc.code}] {info}"
         node = build_return(
             "CEB900",
             {k: v for k, v in keys.items() if v},
