@@ -137,6 +137,10 @@ def test_quota_for_regulators_only_and_audited(world: World, tmp_path: Path) -> 
     assert [line["invtNo"] for line in body["lines"]] == [invt_no]
     named = _get(world, "admin", "/api/v1/quota", idNumber=buyer.id_number, name=buyer.name, year=2026)
     assert named.status_code == 200 and named.json()["used"] == body["used"]
+    posted = world.client.post(
+        "/api/v1/quota", json={"idNumber": buyer.id_number, "year": 2026}, headers=world.headers("regulator")
+    )
+    assert posted.status_code == 200 and posted.json() == body
     wrong_name = _get(world, "regulator", "/api/v1/quota", idNumber=buyer.id_number, name="无此人")
     assert wrong_name.status_code == 404
     for who in ("ebc", "operator"):
@@ -149,6 +153,7 @@ def test_quota_for_regulators_only_and_audited(world: World, tmp_path: Path) -> 
         assert [(r.actor, r.subject_kind) for r in rows] == [
             ("regulator01", "buyer"),
             ("admin01", "buyer"),
+            ("regulator01", "buyer"),
             ("regulator01", "buyer"),
         ]
         assert all(buyer.id_number not in (r.subject_key or "") for r in rows)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from cbec.ceb.identity import mask_id
 from cbec.clearance.documents import buyer_key
 from cbec.clearance.queries import find, quota
 from cbec.privacy import mask_document
+from cbec.store.db import Store
 from cbec.store.models import DocumentPartyRow, DocumentRow, EventRow, TaxBillRow
 
 router = APIRouter(prefix="/api/v1")
@@ -367,6 +368,15 @@ def tax_bills(
     return {"taxBills": [b for _, b in page], "next": page[-1][0] if len(page) == limit else None}
 
 
+class QuotaQuery(BaseModel):
+    """The body of POST /api/v1/quota: the same question with the ID number out of the URL (and so out
+    of proxies' and servers' access logs)."""
+
+    idNumber: str = Field(min_length=15, max_length=18)
+    name: str | None = Field(default=None, max_length=100)
+    year: int | None = Field(default=None, ge=2000, le=2100)
+
+
 @router.get("/quota", response_model=QuotaOut, responses=responses(403, 404))
 def get_quota(
     principal: Caller,
@@ -376,7 +386,20 @@ def get_quota(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> dict[str, Any]:
     """A person's annual quota (regulators and admins only; every query audited): used and remaining of
-    the annual limit, with each list. With `name`, the person's lists must carry that buyer name."""
+    the annual limit, with each list. With `name`, the person's lists must carry that buyer name.
+    Prefer POST (the ID number stays out of URLs)."""
+    return _quota(principal, store, id_number, name, year)
+
+
+@router.post("/quota", response_model=QuotaOut, responses=responses(403, 404))
+def post_quota(body: QuotaQuery, principal: Caller, store: AppStore) -> dict[str, Any]:
+    """The same as GET /api/v1/quota, with the question in a JSON body."""
+    return _quota(principal, store, body.idNumber, body.name, body.year)
+
+
+def _quota(
+    principal: Principal, store: Store, id_number: str, name: str | None, year: int | None
+) -> dict[str, Any]:
     require_regulator(principal)
     id_number = id_number.strip()
     if not _ID_NUMBER.match(id_number):
