@@ -1,8 +1,8 @@
 """Who is calling: the principal behind the ``X-API-Key`` header, and what each route requires of it.
 
 Keys come from the register (hashed; `cbec enterprise key`, `registry.issue_user_key`) unless
-`create_app` was given an in-memory mapping of key → enterprise code (tests, embedding). The ``X-Copcode`` header is not trusted:
-the caller's enterprise is the one its key maps to.
+`create_app` was given an in-memory mapping of key → enterprise code (tests, embedding). The
+``X-Copcode`` header is not trusted: the caller's enterprise is the one its key maps to.
 """
 
 from __future__ import annotations
