@@ -179,3 +179,47 @@ def test_certificate_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert runner.invoke(app, ["enterprise", "cert", "revoke", "1"]).exit_code == 0
     assert "revoked" in runner.invoke(app, ["enterprise", "cert", "list", "110198000E"]).output
     assert runner.invoke(app, ["enterprise", "cert", "revoke", "99"]).exit_code == 2
+
+
+def test_an_sm2_certificate_is_registered_and_its_signatures_accepted(world: World, tmp_path: Path) -> None:
+    from cbec.ceb.sign import load_signer, sign_message
+    from sign_helpers import make_sm2_identity
+
+    identity = make_sm2_identity(tmp_path)  # skips without an OpenSSL that has SM2
+    answer = world.client.post(
+        f"/api/v1/enterprises/{world.trade.agent.code}/certificates",
+        json={"pem": identity.cert_path.read_text()},
+        headers=world.headers("operator"),
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["keyType"] == "sm2"
+    signer = load_signer(identity.key_path, identity.cert_path, "sm2-sm3")
+    signed = sign_message(render(examples.ceb621(world.trade, signed=False)), signer)
+    assert _statuses(send(world, "agent", signed))[0] == "120"
+
+
+def test_migration_0006_indexes_the_parties_of_stored_documents(tmp_path: Path) -> None:
+    from alembic import command
+
+    from cbec.access import parties
+    from cbec.store.db import make_engine
+    from cbec.store.migrate import alembic_config, upgrade
+    from cbec.store.models import DocumentPartyRow
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine)
+    store = Store(engine=engine)
+    Engine(store).ingest(render(examples.ceb311(examples.Trade(order_no="OLD1"))))
+    config = alembic_config(engine)
+    with engine.begin() as connection:  # back to 0005: documents without their party rows
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    upgrade(engine)  # 0006 again, indexing what is stored
+    with store.transaction() as session:
+        [order] = session.scalars(select(DocumentRow)).all()
+        rows = session.scalars(select(DocumentPartyRow)).all()
+        assert {(r.party_code, r.kind, r.document_id) for r in rows} == {
+            (code, "order", order.id) for code in parties(order.body)
+        }
+        assert examples.EBC.code in parties(order.body)
+    engine.dispose()
