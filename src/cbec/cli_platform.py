@@ -193,7 +193,10 @@ def deliver(
             f"已放弃 / given up {stats.given_up}"
         )
         return
-    run(store, interval=interval)
+    try:
+        run(store, interval=interval)
+    except KeyboardInterrupt:
+        typer.echo("已停止 / stopped", err=True)
 
 
 def serve(
