@@ -113,6 +113,22 @@ def test_unsigned_list_is_refused_and_nothing_is_stored(world: World) -> None:
     assert _statuses(send(world, "agent", render(examples.ceb621(placeholder)))) == ["-621029"]
 
 
+def test_a_list_in_the_json_form_cannot_be_verified_so_it_is_refused(world: World, tmp_path: Path) -> None:
+    from cbec.ceb import jsonform
+
+    register_certificate(world, rsa_identity(tmp_path))
+    body = jsonform.dumps(examples.ceb621(world.trade)).encode("utf-8")
+    answer = world.client.post(
+        "/api/v1/messages",
+        content=body,
+        headers=world.headers("agent", **{"Content-Type": "application/json"}),
+    )
+    assert answer.status_code == 200
+    [receipt] = answer.json()["receipts"]
+    assert receipt["status"] == "-621029" and "JSON" in receipt["info"]
+    assert _lists(world.store) == 0
+
+
 def test_only_a_registered_active_certificate_is_accepted(world: World, tmp_path: Path) -> None:
     registered, stranger = rsa_identity(tmp_path, "registered"), rsa_identity(tmp_path, "stranger")
     cert_id = register_certificate(world, registered)

@@ -177,10 +177,11 @@ class Engine:
     ) -> IngestResult:
         """Take one message (XML, DxpMsg or the JSON form) and answer it; idempotent on the root guid.
 
-        `trusted`, when given, are the certificates registered to the sender: then every declared (not
-        draft, appStatus=2) list, cancellation and return must carry a valid signature by one of them, or
-        it is refused with the official signature code (-621029, -623029, -625005) and nothing is stored
-        but the archived message and its receipt."""
+        `trusted`, when given, are the certificates registered to the sender: then every declared
+        (appStatus=2) list, cancellation and return must carry a valid signature by one of them, or it is
+        refused with the official signature code (-621029, -623029, -625005) and nothing is stored but the
+        archived message and its receipt. Drafts need a signature, but not a registered certificate; the
+        JSON form cannot be verified, so it cannot declare these."""
         moment = _now(now)
         try:
             message, problems, business = _read(data)
