@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -17,7 +18,7 @@ from cbec.clearance import reference
 from cbec.clearance.service import Settings
 from cbec.registry import add_enterprise, issue_key, issue_user_key
 from cbec.store.db import Store
-from cbec.users import add_user
+from cbec.store.models import UserRow
 
 #: an enterprise of the register that takes part in none of the example documents
 OUTSIDER = "9999999999"
@@ -50,8 +51,22 @@ def make_world(store: Store, trade: examples.Trade | None = None, settings: Sett
             keys[who] = issue_key(session, party.code)
         add_enterprise(session, OUTSIDER, "无关企业", roles=["ebc"])
         keys["outsider"] = issue_key(session, OUTSIDER)
+        now = datetime.now(UTC)
         for role in ("regulator", "operator", "admin"):
-            add_user(session, f"{role}01", role=role)
+            # users that act only through API keys: no password (an Argon2 hash a test would wait for)
+            session.add(
+                UserRow(
+                    login=f"{role}01",
+                    name=role,
+                    role=role,
+                    enterprise_code=None,
+                    password_hash="!",
+                    status="active",
+                    created_at=now,
+                    password_changed_at=now,
+                )
+            )
+            session.flush()
             keys[role] = issue_user_key(session, f"{role}01")
     client = TestClient(create_app(store, settings or Settings()))
     return World(client, store, trade, keys)
