@@ -3,9 +3,12 @@ change stores nothing."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
+import cbec
 from api_helpers import World, make_world
 from cbec.store.db import Store
 from cbec.store.models import AuditRow, EnterpriseRow, ReferenceRow
@@ -108,6 +111,13 @@ def test_reference_files_are_uploaded_checked_and_listed(world: World) -> None:
         headers=world.headers("admin"),
     )
     assert bad_rates.status_code == 400 and bad_rates.json()["code"] == "CBEC-0511"
+    sample = (Path(cbec.__file__).parent / "data" / "tax_rates.csv").read_bytes()
+    rates = world.client.post(
+        "/api/v1/reference/rates",
+        files={"file": ("rates.csv", sample, "text/csv")},
+        headers=world.headers("admin"),
+    )
+    assert rates.status_code == 201 and rates.json()["kind"] == "rates" and rates.json()["active"]
     refused = world.client.post(
         "/api/v1/reference/positive-list",
         files={"file": ("l.csv", LIST_CSV.encode(), "text/csv")},
@@ -115,8 +125,11 @@ def test_reference_files_are_uploaded_checked_and_listed(world: World) -> None:
     )
     assert refused.status_code == 403
     versions = world.client.get("/api/v1/reference", headers=world.headers("operator")).json()
-    assert [(v["kind"], v["name"]) for v in versions] == [("positive-list", "清单2026.csv")]
+    assert [(v["kind"], v["name"]) for v in versions] == [
+        ("rates", "rates.csv"),
+        ("positive-list", "清单2026.csv"),
+    ]
     assert world.client.get("/api/v1/reference", headers=world.headers("agent")).status_code == 403
     with world.store.transaction() as session:
-        assert len(session.scalars(select(ReferenceRow)).all()) == 1
-    assert [a for _, a, _ in _actions(world.store)] == ["reference.load"]
+        assert len(session.scalars(select(ReferenceRow)).all()) == 2
+    assert [a for _, a, _ in _actions(world.store)] == ["reference.load", "reference.load"]
