@@ -1,13 +1,13 @@
 """The OpenAPI document tells the truth: schemathesis generates requests for every operation (as an
-enterprise and as an admin) and checks that none gets a 500 and every answer — errors included — has a
-status and a body the schema declares. Bounded (few examples an operation) so the suite stays fast.
+enterprise and as an admin, on SQLite and PostgreSQL) and checks that none gets a 500 and every answer —
+errors included — has a status and a body the schema declares. Bounded (few examples an operation) so
+the suite stays fast.
 
 (schemathesis's own pytest plugin does not run under pytest 9 yet, so the operations are driven with
 hypothesis directly, one strategy an operation.)"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import schemathesis
@@ -20,7 +20,7 @@ from schemathesis.checks import (
 )
 
 from api_helpers import make_world
-from store_fixtures import sqlite_store
+from cbec.store.db import Store
 
 EXAMPLES = 6
 #: no 500s; status, content type and body as declared (schema-valid data the API still refuses on its
@@ -28,8 +28,7 @@ EXAMPLES = 6
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
-def test_every_operation_answers_as_documented(tmp_path: Path) -> None:
-    store = sqlite_store(tmp_path)
+def test_every_operation_answers_as_documented(store: Store) -> None:
     world = make_world(store)
     schema = schemathesis.openapi.from_asgi("/openapi.json", world.client.app)
     keys = (world.keys["ebc"], world.keys["admin"])
@@ -51,4 +50,3 @@ def test_every_operation_answers_as_documented(tmp_path: Path) -> None:
                 case.call_and_validate(headers={"X-API-Key": key}, checks=CHECKS)
 
         check()
-    store.dispose()

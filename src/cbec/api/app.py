@@ -14,7 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from cbec.access import Principal
 from cbec.api import documents, errors, messages, registry, subscriptions
@@ -84,7 +84,12 @@ def create_app(
 ) -> FastAPI:
     """The API over `store` (default: the configured database) with `settings` (default: CBEC_* env)."""
     the_store = store if store is not None else Store()
-    app = FastAPI(title=TITLE, docs_url="/docs", openapi_url="/openapi.json")
+    app = FastAPI(
+        title=TITLE,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        dependencies=[Depends(errors.no_nul_in_url)],
+    )
     app.state.api_keys = dict(api_keys) if api_keys is not None else None
     app.state.store = the_store
     app.state.engine = Engine(the_store, settings if settings is not None else Settings.from_env())

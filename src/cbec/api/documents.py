@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from cbec.access import Principal, audit
 from cbec.api.auth import AppStore, Caller, require_regulator
-from cbec.api.errors import bad_request, forbidden, not_found, responses
+from cbec.api.errors import Input, bad_request, forbidden, not_found, responses
 from cbec.ceb.dxp import CST
 from cbec.ceb.identity import mask_id
 from cbec.clearance.documents import buyer_key
@@ -368,7 +368,7 @@ def tax_bills(
     return {"taxBills": [b for _, b in page], "next": page[-1][0] if len(page) == limit else None}
 
 
-class QuotaQuery(BaseModel):
+class QuotaQuery(Input):
     """The body of POST /api/v1/quota: the same question with the ID number out of the URL (and so out
     of proxies' and servers' access logs)."""
 

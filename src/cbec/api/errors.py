@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cbec.ceb.errors import CebError
@@ -39,6 +39,35 @@ class ErrorBody(BaseModel):
     code: str
     zh: str
     en: str
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class Input(BaseModel):
+    """A JSON request body: no text in it may carry NUL (no document or register field can, and PostgreSQL
+    refuses it), so such a body is a 400 like any other invalid one."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("text must not contain NUL characters")
+        return data
+
+
+async def no_nul_in_url(request: Request) -> None:
+    """Refuse a path or query string carrying NUL (an app-wide dependency)."""
+    query = request.query_params.multi_items()
+    if "\x00" in request.url.path or any("\x00" in k or "\x00" in v for k, v in query):
+        raise bad_request("地址或查询参数含有 NUL 字符", "the path or the query carries a NUL character")
 
 
 class ApiError(Exception):

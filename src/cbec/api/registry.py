@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from cbec.access import Principal, audit
 from cbec.api.auth import AppStore, Caller, require_manager
-from cbec.api.errors import ApiError, bad_request, forbidden, not_found, responses
+from cbec.api.errors import ApiError, Input, bad_request, forbidden, not_found, responses
 from cbec.certificates import (
     MAX_CERTIFICATE_BYTES,
     CertificateDuplicate,
@@ -39,7 +39,7 @@ REFERENCE_REFUSED = "CBEC-0511"
 MAX_REFERENCE_BYTES = 20 * 1024 * 1024
 
 
-class EnterpriseIn(BaseModel):
+class EnterpriseIn(Input):
     code: str = Field(min_length=1, max_length=18, description="customs (10) or credit (18) code")
     name: str = Field(min_length=1, max_length=255)
     roles: list[str] = Field(
@@ -59,11 +59,11 @@ class EnterpriseOut(BaseModel):
     createdAt: str
 
 
-class EnterprisePatch(BaseModel):
+class EnterprisePatch(Input):
     status: Literal["active", "suspended"]
 
 
-class CertificateIn(BaseModel):
+class CertificateIn(Input):
     pem: str = Field(min_length=1, max_length=MAX_CERTIFICATE_BYTES, description="X.509 certificate, PEM")
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from cbec.access import audit
 from cbec.api.auth import AppStore, Caller, enterprise_of
-from cbec.api.errors import BAD_ENDPOINT, ApiError, not_found, responses
+from cbec.api.errors import BAD_ENDPOINT, ApiError, Input, not_found, responses
 from cbec.delivery.service import (
     DeliveryError,
     SubscriptionNotFound,
@@ -26,7 +26,7 @@ MAX_PAGE = 500
 SubscriptionId = Annotated[int, Path(ge=1, le=2**62)]
 
 
-class SubscriptionIn(BaseModel):
+class SubscriptionIn(Input):
     url: str = Field(min_length=1, max_length=2000, description="https://…, or http://127.0.0.1… for tests")
 
 
