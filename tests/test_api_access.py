@@ -102,6 +102,23 @@ def test_an_outsider_cannot_act_on_others_documents(world: World, tmp_path: Path
 XML = {"Content-Type": "application/xml"}
 
 
+def test_a_registered_enterprise_declares_only_what_its_roles_allow(world: World) -> None:
+    # the e-commerce enterprise names itself the logistics company of a waybill: a party, but not a carrier
+    me = world.trade.ebc
+    waybill = examples.ceb511(replace(world.trade, logistics=me, logistics_no="FAKE1"))
+    answer = world.client.post(
+        "/api/v1/messages", content=render(waybill), headers=world.headers("ebc", **XML)
+    )
+    assert answer.status_code == 403 and "CEB511" in answer.json()["en"]
+    order = examples.ceb311(replace(world.trade, order_no="ROLE1"))
+    assert (
+        world.client.post(
+            "/api/v1/messages", content=render(order), headers=world.headers("ebc", **XML)
+        ).status_code
+        == 200
+    )
+
+
 def _with_cop_code(message: Message, code: str) -> Message:
     transfer = message.child("BaseTransfer")
     assert transfer is not None

@@ -42,7 +42,7 @@ from cbec.certificates import trusted_for
 from cbec.clearance.documents import KINDS, business_key, head_of, text
 from cbec.clearance.service import SIGNED_DECLARATIONS, Engine, IngestResult
 from cbec.store.db import Store
-from cbec.store.models import DocumentRow, ReceiptRow
+from cbec.store.models import DocumentRow, EnterpriseRow, ReceiptRow
 
 #: the largest message accepted, in bytes
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -131,6 +131,33 @@ def _party_codes(body: Any) -> set[str]:
     return found
 
 
+#: the register roles (`cbec.registry.ROLES`) that may declare each message type
+DECLARING_ROLES: dict[str, frozenset[str]] = {
+    "CEB311": frozenset({"ebp", "ebc", "agent"}),
+    "CEB411": frozenset({"pay"}),
+    "CEB511": frozenset({"logistics"}),
+    "CEB513": frozenset({"logistics"}),
+    "CEB621": frozenset({"agent", "ebc", "ebp"}),
+    "CEB623": frozenset({"agent", "ebc", "ebp"}),
+    "CEB625": frozenset({"agent", "ebc", "ebp"}),
+    "CEB711": frozenset({"operator", "logistics"}),
+}
+
+
+def _role_refused(session: Session, message: Message, cop_code: str) -> ApiError | None:
+    """403 when the sender is on the register without a role that declares this message type (a sender
+    known only to an in-memory key mapping has no register entry and is not judged here)."""
+    enterprise = session.get(EnterpriseRow, cop_code)
+    allowed = DECLARING_ROLES.get(message.code)
+    if enterprise is None or allowed is None or allowed & set(enterprise.roles):
+        return None
+    roles = ", ".join(sorted(allowed))
+    return forbidden(
+        f"本企业备案的角色不能申报 {message.code}（应为 {roles} 之一）",
+        f"the enterprise's registered roles do not declare {message.code} (one of {roles} is needed)",
+    )
+
+
 def _acts_on_others(session: Session, message: Message, cop_code: str) -> bool:
     """Whether a document of the message is not the caller's to declare: the caller is none of its
     parties, or it changes, deletes, cancels or returns a stored document the caller is no party to."""
@@ -198,6 +225,9 @@ def _take(store: Store, engine: Engine, data: bytes, cop_code: str) -> IngestRes
         raise _wrong_sender()
     trusted = None
     with store.transaction() as session:
+        refused = _role_refused(session, message, cop_code) if message is not None else None
+        if refused is not None:
+            raise refused
         if message is not None and _acts_on_others(session, message, cop_code):
             raise forbidden(
                 "报文中的单证不属于本企业（本企业不是其当事方，或其变更、删除、撤销、退货的单证属于他人）",
