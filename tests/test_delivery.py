@@ -225,3 +225,14 @@ def test_deliver_command_runs_one_pass(tmp_path: object, monkeypatch: pytest.Mon
     assert "delivered 0" in result.output
     with Store().transaction() as session:  # the command migrated the fresh data directory
         assert session.scalars(select(SubscriptionRow)).all() == []
+
+
+def test_a_claimed_subscription_is_left_alone_until_its_lease_ends(world: World) -> None:
+    from cbec.delivery.service import LEASE, _claim
+
+    sub_id, _ = _subscribe(world)
+    _orders(world, 1)
+    assert _claim(world.store, sub_id, T0) is not None  # a worker took it, then died before posting
+    assert _claim(world.store, sub_id, T0) is None  # a second worker does not take it again
+    assert deliver_once(world.store, client=Receiver(200).client(), now=T0 + LEASE / 2).attempts == 0
+    assert deliver_once(world.store, client=Receiver(200).client(), now=T0 + LEASE).delivered == 1

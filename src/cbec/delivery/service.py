@@ -14,8 +14,9 @@ up (logged as ``gave-up``) and the cursor moves on, so one bad receipt cannot bl
 Every attempt is a row in `deliveries`. Receipts stay readable with ``GET /api/v1/receipts`` whatever
 happens to their delivery. Log lines name the subscription and receipt ids, never content or secrets.
 
-One worker at a time per database is assumed (`cbec deliver`); on PostgreSQL the subscription row is locked
-while its attempt is recorded, so a second worker cannot move the same cursor twice.
+Several workers may run (`cbec deliver` on several machines): a worker claims a subscription by leasing
+it for the length of one post (PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED`; SQLite serializes writers),
+so a receipt is posted by one worker at a time and in order.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ MAX_ATTEMPTS = 8
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=6)
 TIMEOUT_SECONDS = 10.0
+#: how long a claimed subscription is left alone by other workers while its post is in flight
+LEASE = timedelta(seconds=6 * TIMEOUT_SECONDS)
 MAX_SUBSCRIPTIONS = 10
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -257,11 +260,21 @@ def _due(store: Store, moment: datetime) -> list[int]:
         )
 
 
-def _next(store: Store, subscription_id: int) -> tuple[str, str, int, bytes, int] | None:
-    """(url, secret, receipt id, payload, attempt number) of the receipt after the cursor, or None."""
+def _claim(store: Store, subscription_id: int, moment: datetime) -> tuple[str, str, int, bytes, int] | None:
+    """(url, secret, receipt id, payload, attempt number) of the receipt after the cursor of a due
+    subscription, or None. The subscription is leased (its next attempt pushed `LEASE` ahead) while the
+    post is in flight, so another worker skips it; a worker that dies leaves it due again after the lease.
+    On PostgreSQL the row is taken with SKIP LOCKED, so two workers never claim it at once."""
     with store.transaction() as session:
-        sub = session.get(SubscriptionRow, subscription_id)
-        if sub is None or sub.status != "active":
+        query = select(SubscriptionRow).where(
+            SubscriptionRow.id == subscription_id,
+            SubscriptionRow.status == "active",
+            (SubscriptionRow.next_attempt_at.is_(None)) | (SubscriptionRow.next_attempt_at <= moment),
+        )
+        if store.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        sub = session.scalars(query).first()
+        if sub is None:
             return None
         receipt = session.scalars(
             select(ReceiptRow)
@@ -271,6 +284,7 @@ def _next(store: Store, subscription_id: int) -> tuple[str, str, int, bytes, int
         ).first()
         if receipt is None:
             return None
+        sub.next_attempt_at = moment + LEASE
         return sub.url, _decrypt(sub.secret), receipt.id, _payload(receipt), sub.attempts + 1
 
 
@@ -357,11 +371,11 @@ def deliver_once(
     try:
         for subscription_id in _due(store, now or datetime.now(UTC)):
             while stats.attempts < limit:
-                pending = _next(store, subscription_id)
+                moment = now or datetime.now(UTC)
+                pending = _claim(store, subscription_id, moment)
                 if pending is None:
                     break
                 url, secret, receipt_id, body, attempt = pending
-                moment = now or datetime.now(UTC)
                 status_code, error = _post(http, url, secret, body, moment)
                 outcome = _record(
                     store,
