@@ -19,6 +19,7 @@ from fastapi import Depends, FastAPI
 from cbec.access import Principal
 from cbec.api import documents, errors, messages, registry, subscriptions
 from cbec.api.auth import Caller, caller
+from cbec.api.auth import enterprise_of as _enterprise_of
 from cbec.api.errors import (
     BAD_REQUEST,
     FORBIDDEN,
@@ -48,6 +49,7 @@ __all__ = [
     "UNSUPPORTED_TYPE",
     "ApiError",
     "Caller",
+    "_enterprise_of",
     "caller",
     "create_app",
 ]
