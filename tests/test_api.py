@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from cbec.api import create_app
-from cbec.ceb.examples import ceb311
+from cbec.ceb.examples import Party, ceb311
 from cbec.ceb.model import Message
 from cbec.ceb.render import render
 from cbec.clearance.service import Settings
@@ -97,6 +97,18 @@ def test_empty_body_is_400_and_unreadable_body_gets_a_ceb900(client: TestClient)
     assert [r["type"] for r in garbage.json()["receipts"]] == ["CEB900"]
 
 
+def test_an_unreadable_json_form_gets_a_ceb900_not_a_500(client: TestClient) -> None:
+    for body in (b"{}", b'{"CEB311Message": 5}', b"{not json"):
+        answer = client.post(
+            "/api/v1/messages",
+            content=body,
+            headers={"Content-Type": "application/json", "X-API-Key": "key-ebc"},
+        )
+        assert answer.status_code == 200, answer.text
+        [receipt] = answer.json()["receipts"]
+        assert receipt["type"] == "CEB900" and receipt["status"] == "-1"
+
+
 def test_body_over_the_cap_is_413(client: TestClient) -> None:
     from cbec.api.app import MAX_BODY_BYTES
 
@@ -108,7 +120,7 @@ def test_body_over_the_cap_is_413(client: TestClient) -> None:
 def test_receipts_by_cursor_only_for_the_caller(client: TestClient) -> None:
     assert post(client, render(ceb311())).status_code == 200
     assert post(client, render(ceb311(order_no="ORD202611280002"))).status_code == 200
-    other = with_cop_code(ceb311(order_no="ORD202611280003"), OTHER)
+    other = ceb311(order_no="ORD202611280003", ebc=Party(OTHER, "其他企业"))  # its own order
     assert post(client, render(other), key="key-other").status_code == 200
 
     page = client.get("/api/v1/receipts", params={"after": 0}, headers={"X-API-Key": "key-ebc"})

@@ -171,12 +171,24 @@ def loads(text: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
         raise JsonFormError("", "JSON 嵌套过深", "the JSON is nested too deeply") from exc
 
 
+#: characters XML 1.0 cannot carry (controls, lone surrogates, U+FFFE/U+FFFF): the JSON form must be
+#: expressible as the XML message, and databases refuse some of them (PostgreSQL: NUL)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
             raise JsonFormError(
                 "", f"JSON 对象中键 {key!r} 重复出现", f"the key {key!r} appears twice in one object"
+            )
+        texts = [key, value] if not isinstance(value, list) else [key, *value]
+        if any(isinstance(t, str) and _NOT_XML.search(t) for t in texts):
+            raise JsonFormError(
+                "",
+                f"键 {key!r} 的值含有 XML 不允许的控制字符",
+                f"the value of {key!r} contains a control character XML does not allow",
             )
         out[key] = value
     return out

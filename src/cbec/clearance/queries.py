@@ -62,12 +62,17 @@ class DocumentView:
 
 
 def find(session: Session, kind: str, number: str) -> DocumentView | None:
-    """A list by invtNo, orderNo or copNo, or an order by orderNo: the current version with its history."""
+    """A list by invtNo, orderNo or copNo, a payment by payTransactionId or orderNo, a waybill by logisticsNo
+    or orderNo, or an order by orderNo: the current version with its history."""
     query = select(DocumentRow).where(DocumentRow.kind == kind)
     if kind == "list":
         query = query.where(
             or_(DocumentRow.invt_no == number, DocumentRow.order_no == number, DocumentRow.cop_no == number)
         )
+    elif kind == "payment":
+        query = query.where(or_(DocumentRow.pay_transaction_id == number, DocumentRow.order_no == number))
+    elif kind == "waybill":
+        query = query.where(or_(DocumentRow.logistics_no == number, DocumentRow.order_no == number))
     else:
         query = query.where(DocumentRow.order_no == number)
     rows = list(session.scalars(query.order_by(DocumentRow.version)))

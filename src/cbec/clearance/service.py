@@ -11,15 +11,16 @@ import hashlib
 import os
 import random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cbec.access import parties
 from cbec.ceb import jsonform
 from cbec.ceb.catalogue.messages import MESSAGE_TYPES
 from cbec.ceb.dxp import CST
@@ -40,11 +41,15 @@ from cbec.clearance.reasons import Reason
 from cbec.store.db import Store
 from cbec.store.models import (
     DocumentLineRow,
+    DocumentPartyRow,
     DocumentRow,
     EventRow,
     MessageRow,
     ReceiptRow,
 )
+
+if TYPE_CHECKING:
+    from cbec.ceb.sign.keys import CertificateInfo
 
 #: A decision hook: given the list and what the rules found, return "300" (manual review), "500"
 #: (inspection) or None (release). The risk engine plugs in here.
@@ -162,15 +167,28 @@ class Engine:
 
     # -- intake -----------------------------------------------------------------------------------------
 
-    def ingest(self, data: bytes, *, source: str | None = None, now: datetime | None = None) -> IngestResult:
-        """Take one message (XML, DxpMsg or the JSON form) and answer it; idempotent on the root guid."""
+    def ingest(
+        self,
+        data: bytes,
+        *,
+        source: str | None = None,
+        now: datetime | None = None,
+        trusted: Collection[CertificateInfo] | None = None,
+    ) -> IngestResult:
+        """Take one message (XML, DxpMsg or the JSON form) and answer it; idempotent on the root guid.
+
+        `trusted`, when given, are the certificates registered to the sender: then every declared
+        (appStatus=2) list, cancellation and return must carry a valid signature by one of them, or it is
+        refused with the official signature code (-621029, -623029, -625005) and nothing is stored but the
+        archived message and its receipt. Drafts need a signature, but not a registered certificate; the
+        JSON form cannot be verified, so it cannot declare these."""
         moment = _now(now)
         try:
             message, problems, business = _read(data)
         except CebError as exc:
             return IngestResult(None, "rejected", [self._format_receipt(data, exc, moment)])
         with self.store.transaction() as session:
-            return self._ingest(session, data, message, problems, business, source, moment)
+            return self._ingest(session, data, message, problems, business, source, moment, trusted)
 
     def _ingest(
         self,
@@ -181,6 +199,7 @@ class Engine:
         business: bytes | None,
         source: str | None,
         moment: datetime,
+        trusted: Collection[CertificateInfo] | None = None,
     ) -> IngestResult:
         code = message.code
         # idempotency is judged on the business message: the same message in a new envelope is the same
@@ -201,8 +220,19 @@ class Engine:
                 code, "rejected", [self._format_receipt(data, exc, moment, message.type.root)]
             )
         transfer = message.child("BaseTransfer")
-        signature, signature_code, signature_reason = _signature(message, business)
-        if signature == "invalid" and self.settings.signatures == "enforce":
+        pinned = trusted is not None and code in SIGNED_DECLARATIONS
+        signature, signature_code, signature_reason = _signature(
+            message, business, trusted if pinned else None, moment
+        )
+        if pinned and signature != "valid":
+            # the sender's certificate decides: an unsigned message fails for every document (the schema
+            # requires ds:Signature), a signature by another certificate only for declared documents
+            unsigned = signature == "none"
+            problems = [
+                *(p for p in problems if p.rule not in ("signature_required", "signature_for_declare")),
+                *_unsigned_declarations(message, kind, signature_code, signature_reason, drafts=unsigned),
+            ]
+        elif signature == "invalid" and self.settings.signatures == "enforce":
             code_ = SIGNATURE_CODES.get(code, "1001")
             problems = [
                 *problems,
@@ -414,6 +444,8 @@ class Engine:
                         item_record_no=text(line, "itemRecordNo"),
                     )
                 )
+        for party in sorted(parties(stored.body)):
+            session.add(DocumentPartyRow(party_code=party[:64], kind=kind.name, document_id=stored.id))
         self._event(session, stored, "received", status, moment)
         return stored
 
@@ -494,6 +526,8 @@ class Engine:
         }
         status = exc.code if exc.code.startswith("-") else "-" + exc.code.lstrip("0")
         info = f"{exc.zh} / {exc.en}"
+        if not status[1:].isdigit():  # a cbec code (a JSON-form error, CBEC-0201): a format error, -1
+            status, info = "-1", f"[{exc.code}] {info}"
         node = build_return(
             "CEB900",
             {k: v for k, v in keys.items() if v},
@@ -638,23 +672,62 @@ def load_message(data: bytes) -> Message:
 
 #: what customs answers when a signature does not verify, by message type
 SIGNATURE_CODES = {"CEB621": "-621029", "CEB623": "-623029", "CEB625": "-625005", "CEB711": "-800001"}
+#: the declarations that must be signed with a certificate registered to the sender when `ingest` is
+#: given the sender's certificates: lists, cancellations and returns
+SIGNED_DECLARATIONS = frozenset({"CEB621", "CEB623", "CEB625"})
 
 
-def _signature(message: Message, business: bytes | None) -> tuple[str, str | None, str]:
-    """(status, code, reason) of the message's signature: none, valid, invalid or unverifiable."""
+def _signature(
+    message: Message,
+    business: bytes | None,
+    trusted: Collection[CertificateInfo] | None = None,
+    moment: datetime | None = None,
+) -> tuple[str, str | None, str]:
+    """(status, code, reason) of the message's signature: none, valid, invalid or unverifiable; with
+    `trusted`, valid only when signed by one of those certificates, judged valid at `moment`."""
     if message.signature is None:
         return "none", None, ""
     if business is None:
         return "unverifiable", None, "JSON 形式无法验签 / a signature cannot be verified on the JSON form"
     from cbec.ceb.sign import verify_message
 
-    result = verify_message(business)
+    result = verify_message(business, trusted=trusted, now=moment if trusted is not None else None)
     if result.valid:
         return "valid", None, ""
     return "invalid", result.code, f"{result.reason_zh} / {result.reason_en}"
 
 
+def _unsigned_declarations(
+    message: Message, kind: Kind, signature_code: str | None, reason: str, *, drafts: bool
+) -> list[Problem]:
+    """A problem for every declared (appStatus=2) document — and every draft too, with `drafts` — of a
+    message whose signature is not by one of the sender's registered certificates."""
+    code = SIGNATURE_CODES[message.code]
+    dxp_code = signature_code or "1001"
+    reason = reason or "报文未签名 / the message is not signed"
+    zh, _, en = reason.partition(" / ")
+    body = message.mspec.body.name
+    found: list[Problem] = []
+    for index, document in enumerate(message.documents, 1):
+        if not drafts and (text(head_of(kind, document), "appStatus") or "2") == "1":
+            continue
+        found.append(
+            Problem(
+                code,
+                f"{body}[{index}]/Signature",
+                "error",
+                "signature_not_registered",
+                f"验签失败！[{dxp_code}] {zh}（须以本企业备案的证书签名）",
+                f"signature verification failed: [{dxp_code}] {en or zh} (it must be signed with a "
+                "certificate registered to the sending enterprise)",
+            )
+        )
+    return found
+
+
 __all__ = [
+    "SIGNATURE_CODES",
+    "SIGNED_DECLARATIONS",
     "Answer",
     "ClearanceError",
     "Decision",

@@ -321,6 +321,8 @@ class AuditRow(Base):
     subject_key: Mapped[str | None] = mapped_column(String(255))
     via: Mapped[str] = mapped_column(String(16))  # api | portal | cli
     __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_actor", "actor"))
+
+
 # ==== pilot zones, parks and assessments (issue 6; migration 0007) ==========================================
 # Kept together at the end of the module so that the tables of other capabilities stay untouched. The
 # enterprise register links here through `EnterpriseRow.zone` (a `zones.code`) and `EnterpriseRow.park_id`
@@ -409,3 +411,78 @@ class ZoneStatusChangeRow(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("assessment_runs.id"))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     __table_args__ = (Index("ix_zone_status_changes_zone", "zone_code"),)
+
+
+# --- issue 4, HTTP API: registered certificates, document parties, push delivery (migration 0006) ----------
+
+
+class CertificateRow(Base):
+    """A signing certificate registered to an enterprise: lists, cancellations and returns it declares over
+    the API must be signed with one of its active certificates."""
+
+    __tablename__ = "enterprise_certificates"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    enterprise_code: Mapped[str] = mapped_column(ForeignKey("enterprises.code"))
+    serial: Mapped[str] = mapped_column(String(64))  # hex, as KeyName carries it
+    subject: Mapped[str] = mapped_column(String(1000))
+    issuer: Mapped[str] = mapped_column(String(1000))
+    key_type: Mapped[str] = mapped_column(String(8))  # rsa | sm2
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime())
+    not_after: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: SHA-256 of the DER certificate, hex; a certificate belongs to one enterprise only
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    pem: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # active | revoked
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    __table_args__ = (
+        Index("ix_enterprise_certificates_enterprise", "enterprise_code", "status"),
+        UniqueConstraint("fingerprint", name="uq_enterprise_certificates_fingerprint"),
+    )
+
+
+class DocumentPartyRow(Base):
+    """Every enterprise a document names in a party field (`cbec.access.PARTY_FIELDS`), one row each: what
+    an enterprise may read is found by index, not by reading every document's body."""
+
+    __tablename__ = "document_parties"
+    party_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    __table_args__ = (Index("ix_document_parties_party_document", "party_code", "document_id"),)
+
+
+class SubscriptionRow(Base):
+    """An enterprise's endpoint for pushed receipts (BaseSubscribe): the worker posts each new receipt of
+    the enterprise, in order, signed with HMAC-SHA256; `cursor` is the last receipt id dealt with."""
+
+    __tablename__ = "subscriptions"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    enterprise_code: Mapped[str] = mapped_column(ForeignKey("enterprises.code"))
+    url: Mapped[str] = mapped_column(String(2000))
+    #: the signing secret, Fernet-encrypted with a key derived from CBEC_SECRET_KEY; shown once when created
+    secret: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # active | deleted
+    cursor: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    #: failed attempts at the receipt after `cursor`, and when the next attempt is due
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    __table_args__ = (Index("ix_subscriptions_enterprise", "enterprise_code"),)
+
+
+class DeliveryRow(Base):
+    """One attempt to push one receipt to one subscription: delivered, failed (retried later) or gave-up."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"))
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))  # delivered | failed | gave-up
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    __table_args__ = (Index("ix_deliveries_subscription", "subscription_id", "id"),)

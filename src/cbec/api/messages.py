@@ -1,0 +1,434 @@
+"""Sending messages and collecting receipts: ``POST /api/v1/messages`` (one message, or a batch as
+``multipart/form-data`` or ``application/x-ndjson``) and ``GET /api/v1/receipts`` by cursor.
+
+A message whose ``BaseTransfer/copCode`` names another enterprise is refused (403; in a batch, that item
+is refused) before anything is stored. Lists, cancellations and returns must be signed with a certificate
+registered to the sender (`cbec.certificates`); the engine refuses the others with the official signature
+codes. Log lines carry the sender, the message type and the outcome, never message content.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from cbec.access import parties
+from cbec.api.auth import AppEngine, AppStore, Caller, enterprise_of
+from cbec.api.errors import (
+    FORBIDDEN,
+    TOO_LARGE,
+    TOO_MANY_ITEMS,
+    UNSUPPORTED_TYPE,
+    ApiError,
+    bad_request,
+    forbidden,
+    log,
+    responses,
+)
+from cbec.ceb import jsonform
+from cbec.ceb.errors import CebError
+from cbec.ceb.model import Message
+from cbec.ceb.parse import parse_checked
+from cbec.certificates import trusted_for
+from cbec.clearance.documents import KINDS, business_key, head_of, text
+from cbec.clearance.service import SIGNED_DECLARATIONS, Engine, IngestResult
+from cbec.store.db import Store
+from cbec.store.models import DocumentRow, EnterpriseRow, ReceiptRow
+
+#: the largest message accepted, in bytes
+MAX_BODY_BYTES = 10 * 1024 * 1024
+#: the largest batch accepted (all items together), in bytes
+MAX_BATCH_BYTES = 20 * 1024 * 1024
+#: the most messages one batch may carry
+MAX_BATCH_ITEMS = 100
+#: the most receipts one page returns
+MAX_PAGE = 500
+SINGLE_TYPES = ("application/xml", "text/xml", "application/json")
+BATCH_TYPES = ("multipart/form-data", "application/x-ndjson")
+ACCEPTED_TYPES = frozenset(SINGLE_TYPES + BATCH_TYPES)
+
+router = APIRouter(prefix="/api/v1")
+
+
+class ReceiptOut(BaseModel):
+    """A receipt (or tax bill) as sent back: its message type, returnStatus, returnInfo and the XML."""
+
+    type: str
+    status: str
+    info: str
+    xml: str
+
+
+class MessageAnswer(BaseModel):
+    """What became of one message: accepted, rejected or duplicate (a repeat answered from the store)."""
+
+    messageType: str | None
+    outcome: str
+    receipts: list[ReceiptOut]
+
+
+class BatchItem(BaseModel):
+    """One item of a batch, by its position (0-based); `outcome` ``refused`` means the API did not take it
+    (then `error` says why and nothing was stored)."""
+
+    index: int
+    name: str | None = None
+    messageType: str | None
+    outcome: str
+    receipts: list[ReceiptOut]
+    error: dict[str, str] | None = None
+
+
+class BatchAnswer(BaseModel):
+    items: list[BatchItem]
+
+
+class ReceiptPageItem(ReceiptOut):
+    id: int
+
+
+class ReceiptPage(BaseModel):
+    """Receipts after the cursor, oldest first; pass `next` back as `after`."""
+
+    receipts: list[ReceiptPageItem]
+    next: int
+
+
+def _receipt_json(receipt_type: str, status: str, info: str, xml: bytes) -> dict[str, Any]:
+    return {"type": receipt_type, "status": status, "info": info, "xml": xml.decode("utf-8")}
+
+
+def _read(data: bytes) -> Message | None:
+    """The message, when the body is readable (the engine answers an unreadable one with CEB900)."""
+    try:
+        if data.lstrip().startswith(b"{"):
+            return jsonform.from_json(data, max_bytes=MAX_BODY_BYTES)
+        message, _ = parse_checked(data, max_bytes=MAX_BODY_BYTES)
+        return message
+    except CebError:
+        return None
+
+
+#: party fields of message kinds `cbec.access.PARTY_FIELDS` does not name (CEB711 delivery notes)
+_EXTRA_PARTIES = ("operatorCode",)
+
+
+def _party_codes(body: Any) -> set[str]:
+    found = parties(body)
+    head = next(iter(body.values()), None) if isinstance(body, dict) else None
+    for node in (body, head):
+        if isinstance(node, dict):
+            found.update(v for k, v in node.items() if k in _EXTRA_PARTIES and isinstance(v, str))
+    return found
+
+
+#: the register roles (`cbec.registry.ROLES`) that may declare each message type
+DECLARING_ROLES: dict[str, frozenset[str]] = {
+    "CEB311": frozenset({"ebp", "ebc", "agent"}),
+    "CEB411": frozenset({"pay"}),
+    "CEB511": frozenset({"logistics"}),
+    "CEB513": frozenset({"logistics"}),
+    "CEB621": frozenset({"agent", "ebc", "ebp"}),
+    "CEB623": frozenset({"agent", "ebc", "ebp"}),
+    "CEB625": frozenset({"agent", "ebc", "ebp"}),
+    "CEB711": frozenset({"operator", "logistics"}),
+}
+
+
+def _role_refused(session: Session, message: Message, cop_code: str) -> ApiError | None:
+    """403 when the sender is on the register without a role that declares this message type (a sender
+    known only to an in-memory key mapping has no register entry and is not judged here)."""
+    enterprise = session.get(EnterpriseRow, cop_code)
+    allowed = DECLARING_ROLES.get(message.code)
+    if enterprise is None or allowed is None or allowed & set(enterprise.roles):
+        return None
+    roles = ", ".join(sorted(allowed))
+    return forbidden(
+        f"本企业备案的角色不能申报 {message.code}（应为 {roles} 之一）",
+        f"the enterprise's registered roles do not declare {message.code} (one of {roles} is needed)",
+    )
+
+
+def _acts_on_others(session: Session, message: Message, cop_code: str) -> bool:
+    """Whether a document of the message is not the caller's to declare: the caller is none of its
+    parties, or it changes, deletes, cancels or returns a stored document the caller is no party to."""
+    kind = KINDS.get(message.code)
+    if kind is None:
+        return False
+    for document in message.documents:
+        if cop_code not in _party_codes(jsonform.node_to_json(document)):
+            return True
+        head = head_of(kind, document)
+        stored = session.scalars(
+            select(DocumentRow.body).where(
+                DocumentRow.kind == kind.name,
+                DocumentRow.doc_key == business_key(kind, head),
+                DocumentRow.current.is_(True),
+            )
+        ).first()
+        if stored is not None and cop_code not in _party_codes(stored):
+            return True
+        invt_no = text(head, "invtNo") if kind.name in ("cancel", "refund") else None
+        if invt_no:
+            target = session.scalars(
+                select(DocumentRow.body).where(
+                    DocumentRow.kind == "list", DocumentRow.invt_no == invt_no, DocumentRow.current.is_(True)
+                )
+            ).first()
+            if target is not None and cop_code not in _party_codes(target):
+                return True
+    return False
+
+
+def _too_large(limit: int, zh: str = "报文", en: str = "the message") -> ApiError:
+    return ApiError(413, TOO_LARGE, f"{zh}超过 {limit} 字节上限", f"{en} exceeds {limit} bytes")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit, "请求", "the request")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit, "请求", "the request")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _wrong_sender() -> ApiError:
+    return ApiError(
+        403,
+        FORBIDDEN,
+        "报文 BaseTransfer/copCode 与 API 密钥所属企业不符",
+        "the message's BaseTransfer/copCode is not the enterprise the API key belongs to",
+    )
+
+
+def _take(store: Store, engine: Engine, data: bytes, cop_code: str) -> IngestResult:
+    """Check the sender and what it acts on, then hand the message to the engine with the sender's
+    registered certificates when it is a kind that must be signed (or its kind cannot be told yet)."""
+    message = _read(data)
+    transfer = message.child("BaseTransfer") if message is not None else None
+    if message is not None and (text(transfer, "copCode") if transfer is not None else None) != cop_code:
+        raise _wrong_sender()
+    trusted = None
+    with store.transaction() as session:
+        refused = _role_refused(session, message, cop_code) if message is not None else None
+        if refused is not None:
+            raise refused
+        if message is not None and _acts_on_others(session, message, cop_code):
+            raise forbidden(
+                "报文中的单证不属于本企业（本企业不是其当事方，或其变更、删除、撤销、退货的单证属于他人）",
+                "the message declares or acts on documents the caller is no party to",
+            )
+        if message is None or message.code in SIGNED_DECLARATIONS:
+            trusted = trusted_for(session, cop_code)
+    result = engine.ingest(data, source=f"api:{cop_code}", trusted=trusted)
+    log.info("message from %s: %s %s", cop_code, result.message_type, result.outcome)
+    return result
+
+
+def _answer(result: IngestResult) -> dict[str, Any]:
+    return {
+        "messageType": result.message_type,
+        "outcome": result.outcome,
+        "receipts": [_receipt_json(a.receipt_type, a.status, a.info, a.xml) for a in result.answers],
+    }
+
+
+#: non-blank text (a blank body is refused with 400)
+_TEXT = {"type": "string", "pattern": r"\S"}
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            **{t: {"schema": _TEXT} for t in SINGLE_TYPES},
+            "application/x-ndjson": {"schema": _TEXT},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": MAX_BATCH_ITEMS,
+                            "items": {"type": "string", "format": "binary"},
+                        }
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/messages",
+    response_model=MessageAnswer | BatchAnswer,
+    responses=responses(403, 413, 415),
+    openapi_extra=_BODY_DOC,
+)
+async def post_message(request: Request, principal: Caller, store: AppStore, engine: AppEngine) -> Any:
+    """Take one message (CEB XML, DxpMsg or the JSON form) and answer with its receipts; or a batch
+    (``multipart/form-data`` with one file a message, or ``application/x-ndjson`` with one message a line:
+    the JSON form, or ``{"xml": "…"}``), answered item by item."""
+    cop_code = enterprise_of(principal)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type not in ACCEPTED_TYPES:
+        raise ApiError(
+            415,
+            UNSUPPORTED_TYPE,
+            "内容类型应为 application/xml、text/xml、application/json、multipart/form-data 或 "
+            "application/x-ndjson",
+            "the content type must be application/xml, text/xml, application/json, multipart/form-data "
+            "or application/x-ndjson",
+        )
+    if content_type in BATCH_TYPES:
+        data = await _read_body(request, MAX_BATCH_BYTES)
+        if content_type == "multipart/form-data":
+            items = await _multipart_items(request, data)
+        else:
+            items = _ndjson_items(data)
+        if not items:
+            raise bad_request("批量请求中没有报文", "the batch carries no message")
+        if len(items) > MAX_BATCH_ITEMS:
+            raise _too_many()
+        answers = [await run_in_threadpool(_batch_item, store, engine, cop_code, *item) for item in items]
+        return {"items": [{"index": i, **a} for i, a in enumerate(answers)]}
+    data = await _read_body(request, MAX_BODY_BYTES)
+    if not data.strip():
+        raise bad_request("报文为空", "the message body is empty")
+    result = await run_in_threadpool(_take, store, engine, data, cop_code)
+    return _answer(result)
+
+
+def _too_many() -> ApiError:
+    return ApiError(
+        413,
+        TOO_MANY_ITEMS,
+        f"一次最多提交 {MAX_BATCH_ITEMS} 份报文",
+        f"a batch may carry at most {MAX_BATCH_ITEMS} messages",
+    )
+
+
+#: an item of a batch: (name, message bytes or None, why it cannot be taken)
+Item = tuple[str | None, bytes | None, ApiError | None]
+
+
+async def _multipart_items(request: Request, data: bytes) -> list[Item]:
+    async def chunks() -> AsyncGenerator[bytes, None]:
+        yield data
+
+    parser = MultiPartParser(
+        request.headers,
+        chunks(),
+        max_files=MAX_BATCH_ITEMS + 1,
+        max_fields=MAX_BATCH_ITEMS + 1,
+        max_part_size=MAX_BODY_BYTES,
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        if "Too many" in exc.message:
+            raise _too_many() from exc
+        raise bad_request(
+            "multipart 请求无法解析", f"the multipart body cannot be read: {exc.message}"
+        ) from exc
+    items: list[Item] = []
+    try:
+        for _field, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                content = await value.read()
+                items.append(_sized(value.filename, content))
+            else:
+                items.append(_sized(None, value.encode("utf-8")))
+    finally:
+        await form.close()
+    return items
+
+
+def _sized(name: str | None, content: bytes) -> Item:
+    if len(content) > MAX_BODY_BYTES:
+        return name, None, _too_large(MAX_BODY_BYTES)
+    if not content.strip():
+        return name, None, bad_request("报文为空", "the message is empty")
+    return name, content, None
+
+
+def _ndjson_items(data: bytes) -> list[Item]:
+    items: list[Item] = []
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        if len(items) > MAX_BATCH_ITEMS:
+            raise _too_many()
+        try:
+            value = json.loads(line)
+        except ValueError:
+            items.append((None, None, bad_request("该行不是 JSON", "the line is not JSON")))
+            continue
+        if isinstance(value, dict) and set(value) == {"xml"}:
+            if not isinstance(value["xml"], str):
+                items.append((None, None, bad_request("xml 应为字符串", "xml must be a string")))
+                continue
+            items.append(_sized(None, value["xml"].encode("utf-8")))
+        elif isinstance(value, dict):
+            items.append(_sized(None, line))
+        else:
+            items.append(
+                (None, None, bad_request("每行应为一个 JSON 对象", "each line must be one JSON object"))
+            )
+    return items
+
+
+def _batch_item(
+    store: Store, engine: Engine, cop_code: str, name: str | None, data: bytes | None, error: ApiError | None
+) -> dict[str, Any]:
+    if data is not None and error is None:
+        try:
+            return {"name": name, **_answer(_take(store, engine, data, cop_code))}
+        except ApiError as exc:
+            error = exc
+    assert error is not None
+    return {
+        "name": name,
+        "messageType": None,
+        "outcome": "refused",
+        "receipts": [],
+        "error": {"code": error.code, "zh": error.zh, "en": error.en},
+    }
+
+
+@router.get("/receipts", response_model=ReceiptPage, responses=responses(403))
+def receipts(
+    principal: Caller,
+    store: AppStore,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> dict[str, Any]:
+    """The caller's receipts with id > `after`, oldest first; pass `next` back as `after`."""
+    cop_code = enterprise_of(principal)
+    with store.transaction() as session:
+        rows = session.scalars(
+            select(ReceiptRow)
+            .where(ReceiptRow.recipient == cop_code, ReceiptRow.id > after)
+            .order_by(ReceiptRow.id)
+            .limit(limit)
+        ).all()
+        page = [
+            {"id": r.id, **_receipt_json(r.receipt_type, r.return_status, r.return_info, r.xml)} for r in rows
+        ]
+    return {"receipts": page, "next": page[-1]["id"] if page else after}
