@@ -242,6 +242,7 @@ def create_app(
         caller is a regulator (then the read is audited)."""
         return _document(the_store, "order", order_no, principal)
 
+    __import__("cbec.web").web.mount_portal(app, the_store, engine)  # the web portal (cbec.web)
     return app
 
 

@@ -1,0 +1,307 @@
+"""The portal's words in Chinese (the default) and English: one small catalogue, key → (中文, English).
+
+A page asks `text(lang, key, **values)`; a missing key shows the key itself, so a gap is visible, never an
+error. Error messages that come from the engine or the register already carry both languages (`zh`/`en`).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+LANGS: Final = ("zh", "en")
+DEFAULT_LANG: Final = "zh"
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # frame
+    "platform": ("跨境电商线上综合服务平台", "Cross-border E-commerce Comprehensive Service Platform"),
+    "platform.short": ("综合服务平台", "Service Platform"),
+    "platform.sub": ("中国（试点）跨境电子商务综合试验区", "China cross-border e-commerce pilot zone"),
+    "lang.switch": ("English", "中文"),
+    "logout": ("退出登录", "Log out"),
+    "signed_in_as": ("当前用户", "Signed in as"),
+    "footer": (
+        "cbec 开源项目 · 时间均为北京时间（UTC+8）",
+        "cbec open-source project · all times are China Standard Time (UTC+8)",
+    ),
+    # navigation
+    "nav.dashboard": ("工作台", "Dashboard"),
+    "nav.search": ("清单查询", "Declarations"),
+    "nav.review": ("人工审核", "Manual review"),
+    "nav.upload": ("报文申报", "Send a message"),
+    "nav.quota": ("个人额度查询", "Personal quota"),
+    "nav.registry": ("企业备案", "Enterprise register"),
+    "nav.positive": ("正面清单", "Positive list"),
+    "nav.users": ("用户管理", "Users"),
+    "nav.statistics": ("统计监测", "Statistics"),
+    "nav.assessment": ("考核评估", "Assessment"),
+    "nav.password": ("修改密码", "Change password"),
+    "nav.group.business": ("业务", "Business"),
+    "nav.group.supervision": ("监管", "Supervision"),
+    "nav.group.admin": ("管理", "Administration"),
+    # login
+    "login.title": ("用户登录", "Sign in"),
+    "login.login": ("登录名", "Login"),
+    "login.password": ("密码", "Password"),
+    "login.submit": ("登录", "Sign in"),
+    "login.failed": ("登录名或密码错误", "wrong login or password"),
+    "login.locked": (
+        "连续登录失败次数过多，请 {minutes} 分钟后再试",
+        "too many failed sign-ins; try again in {minutes} minutes",
+    ),
+    "login.expired": ("会话已过期，请重新登录", "your session has expired; please sign in again"),
+    "login.required": ("请先登录", "please sign in first"),
+    "login.logged_out": ("已安全退出", "you have signed out"),
+    "login.hint": (
+        "初始管理员密码在首次启动时显示一次；忘记时运行 cbec user passwd admin",
+        "the first admin password is shown once at first start; to reset it run cbec user passwd admin",
+    ),
+    # errors
+    "error.title": ("操作未完成", "Not done"),
+    "error.csrf": (
+        "表单已失效（安全令牌缺失或不符），请返回刷新后重试；数据未作任何修改",
+        "the form has expired (security token missing or wrong); go back, reload and retry; "
+        "nothing was changed",
+    ),
+    "error.forbidden": ("您的角色无权进行此操作", "your role may not do this"),
+    "error.not_found": ("未找到 {what}", "{what} not found"),
+    "error.back": ("返回", "Back"),
+    # dashboard
+    "dash.title": ("工作台", "Dashboard"),
+    "dash.today": ("今日概况", "Today"),
+    "dash.messages": ("接收报文", "Messages received"),
+    "dash.lists": ("申报清单", "Lists declared"),
+    "dash.released": ("放行", "Released"),
+    "dash.rejected": ("退单", "Rejected"),
+    "dash.rate": ("放行率", "Release rate"),
+    "dash.held": ("待人工处理", "Held for review"),
+    "dash.waiting": ("等待三单", "Waiting for documents"),
+    "dash.trend": ("近 {days} 日趋势", "Last {days} days"),
+    "dash.trend.messages": ("每日接收报文", "Messages a day"),
+    "dash.trend.lists": ("每日放行与退单", "Released and rejected a day"),
+    "dash.reasons": ("退单原因（近 30 日）", "Rejections by reason (last 30 days)"),
+    "dash.top": ("申报量前列企业（近 30 日）", "Top enterprises (last 30 days)"),
+    "dash.none": ("暂无数据", "no data yet"),
+    "dash.scope.own": ("仅统计本企业参与的单证", "counting only documents your enterprise is a party to"),
+    # search
+    "search.title": ("申报清单查询", "Declaration lists"),
+    "search.number": ("编号", "Number"),
+    "search.number.hint": ("清单编号、订单编号或企业内部编号", "list, order or internal number"),
+    "search.status": ("状态", "Status"),
+    "search.any": ("全部", "All"),
+    "search.from": ("申报日期自", "Declared from"),
+    "search.to": ("至", "to"),
+    "search.enterprise": ("企业代码", "Enterprise code"),
+    "search.submit": ("查询", "Search"),
+    "search.reset": ("重置", "Reset"),
+    "search.total": ("共 {total} 条，第 {page}/{pages} 页", "{total} found, page {page} of {pages}"),
+    "search.prev": ("上一页", "Previous"),
+    "search.next": ("下一页", "Next"),
+    "search.empty": ("没有符合条件的清单", "no list matches"),
+    "search.bad_date": ("日期格式应为 YYYY-MM-DD", "dates must be YYYY-MM-DD"),
+    "search.bad_range": ("起始日期晚于截止日期", "the start date is after the end date"),
+    # columns
+    "col.invt_no": ("清单编号", "List no."),
+    "col.order_no": ("订单编号", "Order no."),
+    "col.ebc": ("电商企业", "E-commerce company"),
+    "col.ebp": ("电商平台", "Platform"),
+    "col.mode": ("贸易方式", "Mode"),
+    "col.amount": ("完税价格", "Dutiable value"),
+    "col.status": ("状态", "Status"),
+    "col.declared": ("申报时间", "Declared"),
+    "col.updated": ("更新时间", "Updated"),
+    "col.actions": ("操作", "Actions"),
+    "col.code": ("代码", "Code"),
+    "col.name": ("名称", "Name"),
+    "col.roles": ("角色", "Roles"),
+    "col.zone": ("综试区", "Zone"),
+    "col.created": ("创建时间", "Created"),
+    "col.time": ("时间", "Time"),
+    "col.event": ("事件", "Event"),
+    "col.type": ("类型", "Type"),
+    "col.info": ("说明", "Details"),
+    "col.count": ("数量", "Count"),
+    "col.login": ("登录名", "Login"),
+    "col.role": ("角色", "Role"),
+    "col.enterprise": ("所属企业", "Enterprise"),
+    # statuses
+    "status.accepted": ("已入库", "accepted"),
+    "status.waiting": ("等待三单", "waiting"),
+    "status.review": ("人工审核", "held for review"),
+    "status.inspection": ("查验", "inspection"),
+    "status.released": ("放行", "released"),
+    "status.rejected": ("退单", "rejected"),
+    "status.cancelled": ("已撤销", "cancelled"),
+    "status.expired": ("超时退单", "expired"),
+    "status.deleted": ("已删除", "deleted"),
+    "status.done": ("已办结", "done"),
+    "status.active": ("正常", "active"),
+    "status.suspended": ("暂停", "suspended"),
+    "status.disabled": ("停用", "disabled"),
+    # detail
+    "detail.title": ("清单详情", "Declaration list"),
+    "detail.docs": ("四单对照", "The four documents side by side"),
+    "detail.order": ("电子订单 CEB311", "Order CEB311"),
+    "detail.payment": ("支付凭证 CEB411", "Payment CEB411"),
+    "detail.waybill": ("物流运单 CEB511", "Waybill CEB511"),
+    "detail.list": ("申报清单 CEB621", "Declaration list CEB621"),
+    "detail.field": ("项目", "Field"),
+    "detail.missing": ("未收到", "not received"),
+    "detail.lines": ("商品明细（按项号）", "Goods lines by gnum"),
+    "detail.rules": ("比对规则结果", "Comparison rules"),
+    "detail.rules.note": (
+        "按当前各单证重新比对；退单原因以清单回执为准",
+        "re-compared on the current documents; the list receipt holds the reasons of record",
+    ),
+    "detail.rules.incomplete": ("四单未齐，尚未比对", "not all four documents are here; not compared yet"),
+    "detail.rule.pass": ("通过", "pass"),
+    "detail.rule.warn": ("提示", "warning"),
+    "detail.rule.fail": ("不通过", "fail"),
+    "detail.timeline": ("回执与状态时间线", "Receipts and status timeline"),
+    "detail.tax": ("电子税单", "Tax bill"),
+    "detail.tax.none": ("无税单", "no tax bill"),
+    "detail.tax.no": ("税单号", "Tax bill no."),
+    "detail.tax.path": ("计税方式", "Path"),
+    "detail.tax.customs": ("关税", "Customs duty"),
+    "detail.tax.vat": ("增值税", "VAT"),
+    "detail.tax.ct": ("消费税", "Consumption tax"),
+    "detail.tax.total": ("合计", "Total"),
+    "detail.tax.window": ("缴款期", "Payable"),
+    "detail.masked": ("个人信息已按您的角色脱敏显示", "personal data is masked for your role"),
+    "detail.unmasked": (
+        "您正在查看未脱敏的个人信息，本次查看已记入审计日志",
+        "you are viewing unmasked personal data; this view is recorded in the audit log",
+    ),
+    "detail.reasons": ("回执原因", "Reasons on the receipt"),
+    "detail.review": ("人工处理", "Manual decision"),
+    # review
+    "review.title": ("人工审核队列", "Manual review queue"),
+    "review.held_since": ("挂起时间", "Held since"),
+    "review.release": ("放行", "Release"),
+    "review.reject": ("退单", "Reject"),
+    "review.inspect": ("布控查验", "Order inspection"),
+    "review.reason": ("退单原因", "Reason"),
+    "review.reason.required": ("退单须填写原因", "a rejection needs a reason"),
+    "review.reason.too_long": ("原因最多 200 个字符", "the reason may have at most 200 characters"),
+    "review.bad_action": ("未知的处理方式", "unknown action"),
+    "review.done": ("清单 {invt} 已处理，回执：{receipts}", "list {invt} done; receipts: {receipts}"),
+    "review.empty": ("当前没有待处理的清单", "no list is waiting for a decision"),
+    # registry
+    "reg.title": ("企业备案", "Enterprise register"),
+    "reg.add": ("新增备案", "Register an enterprise"),
+    "reg.credit": ("统一社会信用代码", "Credit code"),
+    "reg.submit": ("备案", "Register"),
+    "reg.suspend": ("暂停", "Suspend"),
+    "reg.activate": ("恢复", "Reactivate"),
+    "reg.added": ("已备案 {code}", "registered {code}"),
+    "reg.changed": ("{code} 状态已改为 {status}", "{code} is now {status}"),
+    # positive list
+    "pl.title": ("正面清单管理", "Positive list"),
+    "pl.versions": ("已加载版本", "Versions in force"),
+    "pl.files": ("加载记录", "Loaded files"),
+    "pl.version": ("版本", "Version"),
+    "pl.effective": ("生效日期", "Effective"),
+    "pl.end": ("截止日期", "Until"),
+    "pl.entries": ("税号条目", "Tariff lines"),
+    "pl.label": ("说明", "Label"),
+    "pl.file": ("文件", "File"),
+    "pl.loaded": ("加载时间", "Loaded"),
+    "pl.upload": ("上传新版本（CSV 或 XLSX）", "Upload a version (CSV or XLSX)"),
+    "pl.upload.hint": (
+        "列：税则号列、商品名称、备注、版本、生效日期；整份文件校验通过才会加载",
+        "columns: tariff line, name, remark, version, effective date; "
+        "nothing is loaded unless every row is valid",
+    ),
+    "pl.submit": ("上传并加载", "Upload and load"),
+    "pl.done": ("已加载 {name}", "loaded {name}"),
+    "pl.bad_type": ("只接受 .csv 或 .xlsx 文件", "only .csv or .xlsx files are accepted"),
+    "pl.empty_file": ("请选择一个文件", "choose a file"),
+    "pl.none": ("尚未加载正面清单", "no positive list loaded yet"),
+    # quota
+    "quota.title": ("个人年度交易额度查询", "Personal annual quota"),
+    "quota.id": ("身份证号码", "ID number"),
+    "quota.name": ("姓名", "Name"),
+    "quota.year": ("年度", "Year"),
+    "quota.submit": ("查询", "Look up"),
+    "quota.used": ("已用额度", "Used"),
+    "quota.remaining": ("剩余额度", "Remaining"),
+    "quota.limit": ("年度限值", "Annual limit"),
+    "quota.lines": ("计入额度的清单", "Lists counted"),
+    "quota.kind.release": ("放行计入", "release"),
+    "quota.kind.cancel": ("撤销退回", "cancellation"),
+    "quota.kind.return": ("退货退回", "return"),
+    "quota.bad_id": (
+        "身份证号码格式不正确（18 位，末位可为 X）",
+        "the ID number must have 18 characters (last may be X)",
+    ),
+    "quota.bad_name": ("请填写姓名", "enter the name"),
+    "quota.bad_year": ("年度不正确", "the year is not valid"),
+    "quota.mismatch": ("姓名与身份证号码不一致", "the name does not match the ID number"),
+    "quota.audited": ("本次查询已记入审计日志", "this look-up is recorded in the audit log"),
+    # upload
+    "up.title": ("报文申报", "Send a message"),
+    "up.hint": (
+        "上传 CEB XML、DxpMsg 或 JSON 报文；BaseTransfer/copCode 须为本企业代码 {code}",
+        "upload a CEB XML, DxpMsg or JSON message; BaseTransfer/copCode must be your enterprise {code}",
+    ),
+    "up.file": ("报文文件", "Message file"),
+    "up.paste": ("或粘贴报文内容", "or paste the message"),
+    "up.submit": ("申报", "Send"),
+    "up.empty": ("报文为空", "the message is empty"),
+    "up.too_large": ("报文超过 {limit} 字节上限", "the message exceeds {limit} bytes"),
+    "up.wrong_sender": (
+        "报文 BaseTransfer/copCode 与您所属企业不符，未接收",
+        "the message's BaseTransfer/copCode is not your enterprise; it was not taken",
+    ),
+    "up.result": ("申报结果", "Result"),
+    "up.outcome": ("处理结果", "Outcome"),
+    "up.type": ("报文类型", "Message type"),
+    "up.receipts": ("回执", "Receipts"),
+    "up.outcome.accepted": ("已接收", "accepted"),
+    "up.outcome.rejected": ("未接收", "not taken"),
+    "up.outcome.duplicate": ("重复报文（返回原回执）", "duplicate (the earlier receipts again)"),
+    "up.only_enterprise": ("只有企业用户可以申报报文", "only enterprise users send messages"),
+    "up.xml": ("回执报文", "Receipt XML"),
+    # users
+    "users.title": ("用户管理", "Users"),
+    "users.add": ("新增用户", "Add a user"),
+    "users.name": ("姓名", "Name"),
+    "users.submit": ("创建", "Create"),
+    "users.disable": ("停用", "Disable"),
+    "users.enable": ("启用", "Enable"),
+    "users.reset": ("重置密码", "Reset password"),
+    "users.self": ("不能停用自己", "you cannot disable yourself"),
+    "users.secret": ("请立即记下密码", "write the password down now"),
+    "users.secret.once": (
+        "用户 {login} 的密码如下，只显示这一次，平台不保存明文",
+        "the password of {login} is below; it is shown this once and the platform keeps no copy",
+    ),
+    "users.changed": ("{login} 状态已改为 {status}", "{login} is now {status}"),
+    # password
+    "pw.title": ("修改密码", "Change password"),
+    "pw.current": ("当前密码", "Current password"),
+    "pw.new": ("新密码", "New password"),
+    "pw.again": ("再次输入新密码", "New password again"),
+    "pw.submit": ("修改", "Change"),
+    "pw.wrong": ("当前密码不正确", "the current password is wrong"),
+    "pw.mismatch": ("两次输入的新密码不一致", "the new passwords differ"),
+    "pw.done": ("密码已修改", "password changed"),
+    # placeholders for the statistics module
+    "stats.placeholder": (
+        "统计监测与考核评估由统计模块（cbec.assess）提供，尚未接入本门户",
+        "statistics and zone assessment come from the statistics module (cbec.assess), not yet wired in",
+    ),
+}
+
+
+def text(lang: str, key: str, **values: object) -> str:
+    """The phrase for `key` in `lang` ("zh" or "en"), with `{name}` placeholders filled in."""
+    pair = CATALOGUE.get(key)
+    if pair is None:
+        return key
+    phrase = pair[1] if lang == "en" else pair[0]
+    return phrase.format(**values) if values else phrase
+
+
+def pick(lang: str, zh: str, en: str) -> str:
+    """One of a bilingual pair that came from elsewhere (engine errors, register errors)."""
+    return en if lang == "en" else zh
