@@ -30,6 +30,7 @@ from cbec.clearance.service import Engine
 from cbec.store.db import Store
 from cbec.store.models import EnterpriseRow, UserRow
 from cbec.web import i18n, security
+from cbec.web.queries import declared_value
 from cbec.web.security import SecurityPolicy, WebSession
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def make_env() -> Environment:
     )
     env.filters["cst"] = _cst
     env.filters["money"] = _money
+    env.filters["value"] = declared_value
     return env
 
 

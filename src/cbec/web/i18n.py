@@ -18,7 +18,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "platform.sub": ("中国（试点）跨境电子商务综合试验区", "China cross-border e-commerce pilot zone"),
     "lang.switch": ("English", "中文"),
     "logout": ("退出登录", "Log out"),
-    "signed_in_as": ("当前用户", "Signed in as"),
+    "signed_in_as": ("当前用户：", "Signed in as: "),
     "footer": (
         "cbec 开源项目 · 时间均为北京时间（UTC+8）",
         "cbec open-source project · all times are China Standard Time (UTC+8)",
@@ -106,6 +106,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col.ebp": ("电商平台", "Platform"),
     "col.mode": ("贸易方式", "Mode"),
     "col.amount": ("完税价格", "Dutiable value"),
+    "col.value": ("申报货值", "Declared value"),
     "col.status": ("状态", "Status"),
     "col.declared": ("申报时间", "Declared"),
     "col.updated": ("更新时间", "Updated"),

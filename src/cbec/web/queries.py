@@ -276,6 +276,14 @@ def items(body: dict[str, Any] | None, node: str) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
+def declared_value(row: DocumentRow) -> Decimal | None:
+    """A list's dutiable value once decided, else the total of its lines as declared."""
+    if row.amount is not None:
+        return row.amount
+    total = line_total(items(row.body, "InventoryList"))
+    return Decimal(total) if total else None
+
+
 def line_total(lines: list[dict[str, Any]]) -> str:
     total = Decimal("0")
     for line in lines:

@@ -78,6 +78,8 @@ SIDE_BY_SIDE: tuple[tuple[str, str, tuple[str | None, str | None, str | None, st
     ("担保企业代码", "Guarantor", (None, None, None, "assureCode")),
     ("申报时间", "Declared", ("appTime", "appTime", "appTime", "declTime")),
 )
+#: rows whose values differ by nature (times): never highlighted as a disagreement
+NOT_COMPARED = frozenset({"申报时间"})
 
 
 def register(router: APIRouter, portal: Portal) -> None:
@@ -204,15 +206,6 @@ def register(router: APIRouter, portal: Portal) -> None:
         reason_chart = (
             charts.bar_list(board.reasons, title=i18n.text(lang, "dash.reasons")) if board.reasons else None
         )
-        top_chart = (
-            charts.bar_list(
-                [(f"{name or code}", n) for code, name, n in board.top],
-                title=i18n.text(lang, "dash.top"),
-                color=charts.PALETTE[0],
-            )
-            if board.top
-            else None
-        )
         return page(
             request,
             "dashboard.html",
@@ -221,7 +214,6 @@ def register(router: APIRouter, portal: Portal) -> None:
             msg_chart=msg_chart,
             list_chart=list_chart,
             reason_chart=reason_chart,
-            top_chart=top_chart,
             days=len(board.days),
         )
 
@@ -328,7 +320,7 @@ def register(router: APIRouter, portal: Portal) -> None:
                     else:
                         cells.append(str(heads.get(kind, {}).get(name, "") or ""))
                 present = {c for c in cells if c}
-                table.append((zh, en, cells, len(present) > 1))
+                table.append((zh, en, cells, len(present) > 1 and zh not in NOT_COMPARED))
             gnums = sorted(
                 {str(x.get("gnum", "")) for x in list_lines + order_lines}, key=lambda g: (len(g), g)
             )
