@@ -9,6 +9,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -394,7 +395,7 @@ def register(router: APIRouter, portal: Portal) -> None:
         await run_in_threadpool(audit_now, portal, web.principal, f"list.{action}", "list", invt_no)
         summary = ", ".join(f"{a.receipt_type} {a.status}" for a in answers)
         return RedirectResponse(
-            f"{PREFIX}/review?done={invt_no}&receipts={summary}".replace(" ", "+"), status_code=303
+            f"{PREFIX}/review?{urlencode({'done': invt_no, 'receipts': summary})}", status_code=303
         )
 
     # -- enterprise register --------------------------------------------------------------------------------
@@ -456,7 +457,7 @@ def register(router: APIRouter, portal: Portal) -> None:
                 request, web, 400, error=i18n.pick(lang_of(request), exc.zh, exc.en), form=values
             )
         notice = i18n.text(lang_of(request), "reg.added", code=code)
-        return RedirectResponse(f"{PREFIX}/registry?notice={notice}", status_code=303)
+        return RedirectResponse(f"{PREFIX}/registry?{urlencode({'notice': notice})}", status_code=303)
 
     @router.post("/registry/{code}/status")
     def registry_status(
@@ -474,7 +475,7 @@ def register(router: APIRouter, portal: Portal) -> None:
             audit(session, web.principal, f"enterprise.{status}", [("enterprise", code)], via="portal")
         lang = lang_of(request)
         notice = i18n.text(lang, "reg.changed", code=code, status=i18n.text(lang, f"status.{status}"))
-        return RedirectResponse(f"{PREFIX}/registry?notice={notice}", status_code=303)
+        return RedirectResponse(f"{PREFIX}/registry?{urlencode({'notice': notice})}", status_code=303)
 
     # -- positive list --------------------------------------------------------------------------------------
 
@@ -536,7 +537,7 @@ def register(router: APIRouter, portal: Portal) -> None:
             message = str(exc)[:300]
             return positive_page(request, web, 400, error=message)
         notice = i18n.text(lang, "pl.done", name=name)
-        return RedirectResponse(f"{PREFIX}/positive-list?notice={notice}", status_code=303)
+        return RedirectResponse(f"{PREFIX}/positive-list?{urlencode({'notice': notice})}", status_code=303)
 
     # -- personal quota -------------------------------------------------------------------------------------
 
@@ -710,7 +711,7 @@ def register(router: APIRouter, portal: Portal) -> None:
             audit(session, web.principal, f"user.{status}", [("user", login)], via="portal")
         lang = lang_of(request)
         notice = i18n.text(lang, "users.changed", login=login, status=i18n.text(lang, f"status.{status}"))
-        return RedirectResponse(f"{PREFIX}/users?notice={notice}", status_code=303)
+        return RedirectResponse(f"{PREFIX}/users?{urlencode({'notice': notice})}", status_code=303)
 
     @router.post("/users/{login}/reset")
     def users_reset(request: Request, web: Current, login: str, csrf_token: OptForm = "") -> HTMLResponse:
