@@ -226,19 +226,25 @@ def start(
     from cbec.store.migrate import open_store
     from cbec.web.setup import StartReport, ensure_admin, ensure_demo_users, load_demo_dataset
 
+    if not 1 <= demo_lists <= 100_000:
+        fail("CBEC-0005", "--demo-lists 应在 1 到 100000 之间", "--demo-lists must be within 1..100000")
     store = open_store()
     report = StartReport()
     ensure_admin(store, report)
     if demo:
-        typer.echo(
-            "载入演示数据（模拟近 7 日报文，首次约需 1 分钟）"
-            "/ loading the demo dataset (simulated, last 7 days)…"
-        )
+
+        def announce() -> None:
+            typer.echo(
+                "载入演示数据（模拟近 7 日报文，首次约需 1 分钟）"
+                "/ loading the demo dataset (simulated, last 7 days)…"
+            )
 
         def progress(done: int, total: int) -> None:
             typer.echo(f"  {done}/{total} 报文 / messages")
 
-        load_demo_dataset(store, data_dir() / "demo-data", report, lists=demo_lists, progress=progress)
+        load_demo_dataset(
+            store, data_dir() / "demo-data", report, lists=demo_lists, progress=progress, announce=announce
+        )
         ensure_demo_users(store, report)
         if report.demo_skipped:
             typer.echo("演示数据已存在，未重复载入 / the demo dataset is already loaded")

@@ -86,6 +86,7 @@ def load_demo_dataset(
     seed: int = 20261128,
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    announce: Callable[[], None] | None = None,
 ) -> None:
     """Simulated traffic over the last 7 days (China time) through the engine, once: the register gets the
     simulated enterprises, the reference data is loaded, and a few lists are held for review."""
@@ -98,6 +99,8 @@ def load_demo_dataset(
     if existing > 20:
         report.demo_skipped = True
         return
+    if announce is not None:
+        announce()
     moment = now or datetime.now(UTC)
     today = moment.astimezone(CST).date()
     config = SimConfig(lists=lists, seed=seed, faults=0.15, start=today - timedelta(days=6), days=7)
