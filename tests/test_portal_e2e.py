@@ -20,6 +20,7 @@ import pytest
 from cbec.api import create_app
 from cbec.ceb import examples, render
 from cbec.clearance.service import Settings
+from cbec.privacy import mask_value
 from portal_helpers import Platform, build_platform
 from store_fixtures import sqlite_store
 
@@ -95,6 +96,10 @@ def test_browser_walkthrough(served: tuple[str, Platform]) -> None:
             receipts = page.locator("table.receipts")
             assert "CEB312" in receipts.inner_text() and "120" in receipts.inner_text()
             page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
+            page.goto(f"{base}/lists/{platform.released}")
+            assert mask_value("buyerIdNumber", platform.trade.buyer.id_number) in page.content()
+            assert platform.trade.buyer.id_number not in page.content()
+            page.screenshot(path=str(SHOTS / "detail-enterprise.png"), full_page=True)
             _sign_out(page)
 
             _sign_in(page, base, "reg", platform.passwords["reg"])

@@ -147,6 +147,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "detail.list": ("申报清单 CEB621", "Declaration list CEB621"),
     "detail.field": ("项目", "Field"),
     "detail.missing": ("未收到", "not received"),
+    "detail.hidden": ("非本企业参与，不予显示", "not shown: your enterprise is not a party to it"),
     "detail.lines": ("商品明细（按项号）", "Goods lines by gnum"),
     "detail.rules": ("比对规则结果", "Comparison rules"),
     "detail.rules.note": (
@@ -174,6 +175,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "detail.reasons": ("回执原因", "Reasons on the receipt"),
     "detail.review": ("人工处理", "Manual decision"),
+    # events of a document's history (cbec.clearance); an unknown event shows its own name
+    "event.received": ("接收入库", "received"),
+    "event.waiting": ("等待三单", "waiting for documents"),
+    "event.held": ("挂起待人工处理", "held"),
+    "event.released": ("放行", "released"),
+    "event.rejected": ("退单", "rejected"),
+    "event.expired": ("超时退单", "expired"),
+    "event.cancelled": ("撤销", "cancelled"),
+    "event.returned": ("退货", "returned"),
+    "event.superseded": ("被变更替代", "superseded"),
+    "event.deleted": ("删除", "deleted"),
+    "event.done": ("办结", "done"),
+    "event.resolved:release": ("人工放行", "released by an officer"),
+    "event.resolved:reject": ("人工退单", "rejected by an officer"),
     # review
     "review.title": ("人工审核队列", "Manual review queue"),
     "review.held_since": ("挂起时间", "Held since"),

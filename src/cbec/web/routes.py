@@ -297,6 +297,7 @@ def register(router: APIRouter, portal: Portal) -> None:
             rules = queries.rule_results(session, listing, found, portal.engine.settings.certified_platforms)
             docs = {"order": found.order, "payment": found.payment, "waybill": found.waybill, "list": listing}
             shown = {k: d for k, d in docs.items() if d is not None and principal.may_read(d.body)}
+            hidden = {k for k, d in docs.items() if d is not None and k not in shown}
             unmasked = principal.sees_personal
             if unmasked:
                 audit(
@@ -347,6 +348,7 @@ def register(router: APIRouter, portal: Portal) -> None:
             web,
             listing=listing,
             present=shown,
+            hidden=hidden,
             heads=heads,
             table=table,
             rules=rules,
