@@ -434,6 +434,7 @@ def test_every_page_renders_for_admin(platform: Platform) -> None:
         "/portal/users",
         "/portal/password",
         "/portal/statistics",
+        "/portal/audit",
         "/portal/assessment",
     ):
         page = client.get(path)
@@ -472,3 +473,16 @@ def test_other_enterprise_sees_only_its_own_counts(platform: Platform) -> None:
     assert page.status_code == 200 and "仅统计本企业" in page.text
     with platform.store.transaction() as session:
         assert session.get(EnterpriseRow, OTHER) is not None
+
+
+def test_audit_log_page_lists_unmasked_views_for_regulators_only(platform: Platform) -> None:
+    client = client_for(platform.store)
+    sign_in(client, "reg", platform.passwords["reg"])
+    client.get(f"/portal/lists/{platform.released}")
+    page = client.get("/portal/audit?action=personal.read")
+    assert page.status_code == 200 and page.text.count("personal.read") >= 4
+    assert platform.trade.buyer.id_number not in page.text
+    assert "<tbody>" not in client.get("/portal/audit?actor=nobody").text
+    ent = client_for(platform.store)
+    sign_in(ent, "ent", platform.passwords["ent"])
+    assert ent.get("/portal/audit").status_code == 403

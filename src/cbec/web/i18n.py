@@ -35,6 +35,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "nav.statistics": ("统计监测", "Statistics"),
     "nav.assessment": ("考核评估", "Assessment"),
     "nav.password": ("修改密码", "Change password"),
+    "nav.audit": ("审计日志", "Audit log"),
     "nav.group.business": ("业务", "Business"),
     "nav.group.supervision": ("监管", "Supervision"),
     "nav.group.admin": ("管理", "Administration"),
@@ -301,6 +302,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "pw.wrong": ("当前密码不正确", "the current password is wrong"),
     "pw.mismatch": ("两次输入的新密码不一致", "the new passwords differ"),
     "pw.done": ("密码已修改", "password changed"),
+    # audit log
+    "audit.title": ("审计日志", "Audit log"),
+    "audit.actor": ("操作人", "Actor"),
+    "audit.action": ("操作", "Action"),
+    "audit.subject": ("对象", "Subject"),
+    "audit.via": ("渠道", "Via"),
+    "audit.total": ("共 {total} 条，第 {page}/{pages} 页", "{total} entries, page {page} of {pages}"),
+    "audit.note": (
+        "记录查看未脱敏个人信息、人工审核、备案与用户变更等操作；不含个人信息本身",
+        "who read unmasked personal data, decided held lists, changed the register or users; never the data",
+    ),
     # placeholders for the statistics module
     "stats.placeholder": (
         "统计监测与考核评估由统计模块（cbec.assess）提供，尚未接入本门户",

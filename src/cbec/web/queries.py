@@ -51,7 +51,8 @@ def _own_lists(query: Any, principal: Principal) -> Any:
     )
 
 
-def _count(session: Session, query: Any) -> int:
+def count(session: Session, query: Any) -> int:
+    """How many rows a select would return."""
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
@@ -90,13 +91,13 @@ def dashboard(session: Session, principal: Principal, today: date, days: int = 1
         start, end = day_bounds(day)
         board.days.append(day)
         board.messages_by_day.append(
-            _count(session, messages.where(MessageRow.received_at >= start, MessageRow.received_at < end))
+            count(session, messages.where(MessageRow.received_at >= start, MessageRow.received_at < end))
         )
         board.released_by_day.append(
-            _count(session, lists.where(DocumentRow.released_at >= start, DocumentRow.released_at < end))
+            count(session, lists.where(DocumentRow.released_at >= start, DocumentRow.released_at < end))
         )
         board.rejected_by_day.append(
-            _count(
+            count(
                 session,
                 lists.where(
                     DocumentRow.status.in_(("rejected", "expired")),
@@ -109,9 +110,9 @@ def dashboard(session: Session, principal: Principal, today: date, days: int = 1
     board.messages = board.messages_by_day[-1]
     board.released = board.released_by_day[-1]
     board.rejected = board.rejected_by_day[-1]
-    board.lists = _count(session, lists.where(DocumentRow.created_at >= start, DocumentRow.created_at < end))
-    board.held = _count(session, lists.where(DocumentRow.status.in_(HELD)))
-    board.waiting = _count(session, lists.where(DocumentRow.status == "waiting"))
+    board.lists = count(session, lists.where(DocumentRow.created_at >= start, DocumentRow.created_at < end))
+    board.held = count(session, lists.where(DocumentRow.status.in_(HELD)))
+    board.waiting = count(session, lists.where(DocumentRow.status == "waiting"))
 
     since = day_bounds(today - timedelta(days=29))[0]
     own_ids = lists.where(DocumentRow.updated_at >= since)
@@ -182,7 +183,7 @@ def search(
                 DocumentRow.pay_code == code,
             )
         )
-    total = _count(session, query)
+    total = count(session, query)
     rows = list(
         session.scalars(query.order_by(DocumentRow.id.desc()).offset((page - 1) * per_page).limit(per_page))
     )

@@ -28,7 +28,7 @@ from cbec.clearance.documents import buyer_key, text
 from cbec.clearance.queries import find, quota
 from cbec.privacy import mask_document
 from cbec.registry import ROLES, RegistryError, add_enterprise
-from cbec.store.models import DocumentRow, EnterpriseRow, ReferenceRow, UserRow
+from cbec.store.models import AuditRow, DocumentRow, EnterpriseRow, ReferenceRow, UserRow
 from cbec.users import UserError, add_user, authenticate, generate_password, set_password
 from cbec.web import charts, i18n, queries, security
 from cbec.web.app import (
@@ -754,6 +754,41 @@ def register(router: APIRouter, portal: Portal) -> None:
         except UserError as exc:
             return page(request, "password.html", web, 400, error=i18n.pick(lang, exc.zh, exc.en), notice="")
         return page(request, "password.html", web, error="", notice=i18n.text(lang, "pw.done"))
+
+    # -- audit log ------------------------------------------------------------------------------------------
+
+    @router.get("/audit")
+    def audit_log(request: Request, web: Current, actor: str = "", action: str = "") -> HTMLResponse:
+        require(web.principal.reads_all)
+        raw_page = request.query_params.get("page", "1")
+        page_number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 100000 else 1
+        per_page = 50
+        query = select(AuditRow)
+        if actor.strip():
+            query = query.where(AuditRow.actor == actor.strip()[:64])
+        if action.strip():
+            query = query.where(AuditRow.action == action.strip()[:64])
+        with store.transaction() as session:
+            total = queries.count(session, query)
+            rows = list(
+                session.scalars(
+                    query.order_by(AuditRow.id.desc()).offset((page_number - 1) * per_page).limit(per_page)
+                )
+            )
+        pages = max(1, math.ceil(total / per_page))
+        base = {k: v for k, v in (("actor", actor), ("action", action)) if v}
+        return page(
+            request,
+            "audit.html",
+            web,
+            rows=rows,
+            total=total,
+            page=page_number,
+            pages=pages,
+            actor=actor,
+            action=action,
+            query=base,
+        )
 
     # -- statistics and assessment: the statistics module plugs in here ------------------------------------
 
