@@ -486,3 +486,22 @@ def test_audit_log_page_lists_unmasked_views_for_regulators_only(platform: Platf
     ent = client_for(platform.store)
     sign_in(ent, "ent", platform.passwords["ent"])
     assert ent.get("/portal/audit").status_code == 403
+
+
+def test_positive_list_upload_takes_xlsx(platform: Platform, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["tariff_line", "name", "remark", "version", "effective_date"])
+    sheet.append(["33049900", "化妆品", "", "X1", "2026-02-01"])
+    path = tmp_path / "x1.xlsx"
+    book.save(path)
+    client = client_for(platform.store)
+    csrf = sign_in(client, "admin", platform.passwords["admin"])
+    loaded = client.post(
+        "/portal/positive-list", data={"csrf_token": csrf}, files={"file": ("x1.xlsx", path.read_bytes())}
+    )
+    assert loaded.status_code == 303, loaded.text
+    assert "X1" in client.get("/portal/positive-list").text
