@@ -270,6 +270,11 @@ def test_inspection_order_answers_500_and_keeps_the_list_held(platform: Platform
     assert _status(platform.store, platform.held) == "inspection"
     bad = client.post(f"/portal/review/{platform.held}", data={"action": "explode", "csrf_token": csrf})
     assert bad.status_code == 400
+    again = client.post(f"/portal/review/{platform.held}", data={"action": "inspect", "csrf_token": csrf})
+    assert again.status_code == 409 and "只有待审核的清单" in again.text
+    assert _status(platform.store, platform.held) == "inspection"
+    released = client.post(f"/portal/review/{platform.held}", data={"action": "release", "csrf_token": csrf})
+    assert released.status_code == 303 and _status(platform.store, platform.held) == "released"
 
 
 # ---- quota ------
@@ -505,3 +510,20 @@ def test_positive_list_upload_takes_xlsx(platform: Platform, tmp_path: Path) -> 
     )
     assert loaded.status_code == 303, loaded.text
     assert "X1" in client.get("/portal/positive-list").text
+
+
+def test_unknown_portal_page_is_a_bilingual_404_page(platform: Platform) -> None:
+    client = client_for(platform.store)
+    page = client.get("/portal/no-such-page")
+    assert page.status_code == 404 and "未找到" in page.text and "not found" in page.text
+    assert client.get("/api/v1/health").json() == {"status": "ok"}
+
+
+def test_signing_in_again_clears_the_users_expired_sessions(platform: Platform) -> None:
+    client = client_for(platform.store)
+    sign_in(client, "reg", platform.passwords["reg"])
+    with platform.store.transaction() as session:
+        row = session.scalars(select(WebSessionRow)).one()
+        row.expires_at = row.created_at - timedelta(minutes=1)
+    sign_in(client_for(platform.store), "reg", platform.passwords["reg"])
+    assert _count(platform.store, WebSessionRow) == 1

@@ -804,6 +804,12 @@ def register(router: APIRouter, portal: Portal) -> None:
         # INTEGRATION POINT: cbec.assess.report.render_html(...) (zone assessment) goes here.
         return page(request, "placeholder.html", web, title_key="nav.assessment")
 
+    # -- anything else under /portal: a page of ours, not the API's JSON 404 --------------------------------
+
+    @router.get("/{rest:path}")
+    def unknown(rest: str) -> HTMLResponse:
+        raise not_found(f"/portal/{rest[:80]}")
+
 
 def _sender(data: bytes) -> tuple[bool, str | None]:
     """(parsed, copCode): whether the body is a readable message, and the copCode its BaseTransfer names."""

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cbec.access import Principal
@@ -66,6 +66,10 @@ def tokens_match(given: str | None, expected: str | None) -> bool:
 def start_session(session: Session, login: str, policy: SecurityPolicy, now: datetime | None = None) -> str:
     """Create a session for `login`; returns the cookie token (the table keeps only its hash)."""
     at = now or datetime.now(UTC)
+    # the user's sessions that have run out are of no further use: keep the table small
+    session.execute(
+        delete(WebSessionRow).where(WebSessionRow.user_login == login, WebSessionRow.expires_at < at)
+    )
     token = new_token()
     session.add(
         WebSessionRow(
