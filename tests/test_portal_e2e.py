@@ -127,8 +127,12 @@ def test_browser_walkthrough(served: tuple[str, Platform]) -> None:
             assert "26,000.00" in page.content()
             page.screenshot(path=str(SHOTS / "quota.png"), full_page=True)
 
+            page.click("nav a[href$='/audit']")
+            assert "personal.read" in page.content()
+            page.screenshot(path=str(SHOTS / "audit.png"), full_page=True)
+            page.click("nav a[href$='/quota']")
             page.click("a.lang")
-            assert "Dashboard" in page.content() or "Personal" in page.content()
+            assert "Personal annual quota" in page.content()
             page.screenshot(path=str(SHOTS / "quota-en.png"), full_page=True)
             page.click("a.lang")
             _sign_out(page)
