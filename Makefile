@@ -14,9 +14,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The main job: one trade through the message standard, files written to var/demo.
+# The main job: one trade through the message standard (files in var/demo), then the platform itself —
+# portal and API on http://127.0.0.1:8000 over var/cbec.db with a demo dataset; the first start prints the
+# generated passwords once. Runs in the foreground until Ctrl+C.
 run: $(STAMP)
 	$(BIN)/cbec demo var/demo
+	$(BIN)/cbec start --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools bench

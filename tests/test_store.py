@@ -15,7 +15,7 @@ from cbec.store.models import Base, MessageRow
 def test_migrations_create_every_table(store: Store) -> None:
     tables = set(inspect(store.engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
-    assert current(store.engine) == "0007"
+    assert current(store.engine) == "0009"
 
 
 def test_transaction_rolls_back_on_error(store: Store) -> None:

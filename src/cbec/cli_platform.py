@@ -4,7 +4,7 @@ HTTP server (`cbec serve`) and the receipt delivery worker (`cbec deliver`)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -217,3 +217,163 @@ def register(app: typer.Typer) -> None:
     app.add_typer(enterprise_app, name="enterprise")
     app.command()(serve)
     app.command()(deliver)
+    register_portal(app)
+
+
+# ---- portal users and the platform start -------------------------------------------------------------
+
+user_app = typer.Typer(help="门户用户 / portal users (login, role, password).", no_args_is_help=True)
+
+
+@user_app.command("add")
+def user_add(
+    login: Annotated[str, typer.Argument(metavar="LOGIN", help="登录名 / login.")],
+    role: Annotated[
+        str, typer.Option("--role", help="enterprise | regulator | operator | admin（角色 / access role）.")
+    ],
+    name: Annotated[str | None, typer.Option("--name", help="姓名 / display name.")] = None,
+    enterprise: Annotated[
+        str | None, typer.Option("--enterprise", help="所属企业代码（企业用户）/ enterprise code.")
+    ] = None,
+) -> None:
+    """新增门户用户，密码自动生成且只显示这一次。 Add a portal user; the password is generated and
+    shown once."""
+    from cbec.store.migrate import open_store
+    from cbec.users import add_user
+
+    try:
+        with open_store().transaction() as session:
+            row, secret = add_user(session, login, role=role, name=name, enterprise_code=enterprise)
+            session.flush()
+            _audit_cli(session, "user.add", row.login)
+    except CebError as exc:
+        fail_with(exc)
+    typer.echo(f"已创建 / created {row.login} ({row.role})")
+    typer.echo(f"密码 / password: {secret}")
+    typer.echo("请妥善保存：密码只显示这一次 / keep it safe: it is shown this once only", err=True)
+
+
+@user_app.command("passwd")
+def user_passwd(
+    login: Annotated[str, typer.Argument(metavar="LOGIN", help="登录名 / login.")],
+) -> None:
+    """重置密码：生成新密码并只显示这一次，该用户的门户会话全部结束。 Reset a password: a new one is generated
+    and shown once; the user's portal sessions end."""
+    from cbec.store.migrate import open_store
+    from cbec.users import generate_password, set_password
+    from cbec.web.security import end_user_sessions
+
+    secret = generate_password()
+    try:
+        with open_store().transaction() as session:
+            set_password(session, login, secret)
+            end_user_sessions(session, login)
+            _audit_cli(session, "user.passwd", login)
+    except CebError as exc:
+        fail_with(exc)
+    typer.echo(f"新密码 / new password for {login}: {secret}")
+    typer.echo("请妥善保存：密码只显示这一次 / keep it safe: it is shown this once only", err=True)
+
+
+@user_app.command("disable")
+def user_disable(
+    login: Annotated[str, typer.Argument(metavar="LOGIN", help="登录名 / login.")],
+) -> None:
+    """停用用户并结束其会话。 Disable a user and end their portal sessions."""
+    from cbec.store.migrate import open_store
+    from cbec.store.models import UserRow
+    from cbec.web.security import end_user_sessions
+
+    with open_store().transaction() as session:
+        row = session.get(UserRow, login)
+        if row is None:
+            fail("CBEC-0602", f"用户 {login} 不存在", f"user {login} does not exist")
+        row.status = "disabled"
+        end_user_sessions(session, login)
+        _audit_cli(session, "user.disabled", login)
+    typer.echo(f"已停用 / disabled {login}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """列出门户用户。 List portal users."""
+    from sqlalchemy import select
+
+    from cbec.store.migrate import open_store
+    from cbec.store.models import UserRow
+
+    table = Table(title="门户用户 / portal users")
+    for column in ("登录名 / login", "姓名 / name", "角色 / role", "企业 / enterprise", "状态 / status"):
+        table.add_column(column)
+    with open_store().transaction() as session:
+        for row in session.scalars(select(UserRow).order_by(UserRow.login)):
+            table.add_row(row.login, row.name, row.role, row.enterprise_code or "", row.status)
+    Console().print(table)
+
+
+def _audit_cli(session: Any, action: str, login: str) -> None:
+    from cbec.access import Principal, audit
+
+    audit(session, Principal(role="admin", name="cli"), action, [("user", login)], via="cli")
+
+
+def start(
+    host: Annotated[str, typer.Option("--host", help="监听地址 / address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="端口 / port.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="首次启动时载入演示数据 / load the demo dataset once.")
+    ] = True,
+    demo_lists: Annotated[int, typer.Option("--demo-lists", help="演示清单数 / demo lists.")] = 400,
+) -> None:
+    """启动平台（门户与 API）：建库、首次创建管理员（密码只显示一次）、载入演示数据。
+    Start the platform: database, the administrator on first start (password shown once), the demo
+    dataset, then serve portal and API."""
+    import uvicorn
+
+    from cbec.api.app import create_app
+    from cbec.store.db import data_dir
+    from cbec.store.migrate import open_store
+    from cbec.web.setup import StartReport, ensure_admin, ensure_demo_users, load_demo_dataset
+
+    if not 1 <= demo_lists <= 100_000:
+        fail("CBEC-0005", "--demo-lists 应在 1 到 100000 之间", "--demo-lists must be within 1..100000")
+    store = open_store()
+    report = StartReport()
+    ensure_admin(store, report)
+    if demo:
+
+        def announce() -> None:
+            typer.echo(
+                "载入演示数据（模拟近 7 日报文，首次约需 1 分钟）"
+                "/ loading the demo dataset (simulated, last 7 days)…"
+            )
+
+        def progress(done: int, total: int) -> None:
+            typer.echo(f"  {done}/{total} 报文 / messages")
+
+        load_demo_dataset(
+            store, data_dir() / "demo-data", report, lists=demo_lists, progress=progress, announce=announce
+        )
+        ensure_demo_users(store, report)
+        if report.demo_skipped:
+            typer.echo("演示数据已存在，未重复载入 / the demo dataset is already loaded")
+        else:
+            statuses = ", ".join(f"{k} {v}" for k, v in sorted(report.demo_statuses.items()))
+            typer.echo(f"演示数据 / demo dataset: {report.demo_lists} 份清单 / lists ({statuses})")
+    url = f"http://{host}:{port}/portal/"
+    rule = "=" * 78
+    typer.echo(rule)
+    typer.echo(f"门户 / portal: {url}    API: http://{host}:{port}/docs")
+    if report.new_passwords:
+        typer.echo("新建用户的密码只显示这一次，请立即记下 / new passwords, shown this once only:")
+        for login, role, secret in report.new_passwords:
+            typer.echo(f"  {login:<12} {role:<11} {secret}")
+    for login, role in report.existing_users:
+        typer.echo(f"  {login:<12} {role:<11} 已存在 / exists — 重置 / reset: cbec user passwd {login}")
+    typer.echo(rule)
+    uvicorn.run(create_app(store), host=host, port=port, log_level="info")
+
+
+def register_portal(app: typer.Typer) -> None:
+    app.add_typer(user_app, name="user")
+    app.command()(start)

@@ -104,4 +104,7 @@ def create_app(
 
     for module in (messages, documents, registry, subscriptions):
         app.include_router(module.router)
+    from cbec.web import mount_portal  # the portal sits above the API; imported here to keep layers apart
+
+    mount_portal(app, the_store, app.state.engine)
     return app

@@ -378,11 +378,23 @@ def resolve(
     engine: Engine, session: Session, listing: DocumentRow, action: str, note: str, moment: datetime
 ) -> list[Answer]:
     """Finish a held list (300 review or 500 inspection): release it — limits and tax judged again, since
-    the buyer's quota may have moved — or reject it by hand (observed code 1300 人工退单)."""
+    the buyer's quota may have moved — or reject it by hand (observed code 1300 人工退单); or order a list
+    held for review to inspection (`inspect`: 500 查验, still held)."""
     if listing.status not in ("review", "inspection"):
         raise ValueError(
             f"清单状态为 {listing.status}，不是待审核或查验 / the list is {listing.status}, not held"
         )
+    if action == "inspect":
+        if listing.status != "review":
+            raise ValueError(
+                f"只有待审核的清单可以布控查验，该清单状态为 {listing.status} / only a list held for review "
+                f"can be sent to inspection; the list is {listing.status}"
+            )
+        inventory = node_of(session, listing)
+        listing.status = "inspection"
+        engine._event(session, listing, "held", "inspection", moment, {"note": note[:200], "by": "officer"})
+        info = format_return_info([ReturnInfoPart("2500", "查验")])
+        return [_list_answer(engine, session, listing, inventory, "500", info, moment)]
     inventory = node_of(session, listing)
     engine._event(session, listing, f"resolved:{action}", listing.status, moment, {"note": note[:200]})
     if action == "reject":

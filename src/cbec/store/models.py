@@ -486,3 +486,32 @@ class DeliveryRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     __table_args__ = (Index("ix_deliveries_subscription", "subscription_id", "id"),)
+
+
+# ---- web portal (issue 4, portal half): server-side sessions and login throttling --------------------------
+
+
+class WebSessionRow(Base):
+    """A portal login session. Only the SHA-256 of the random cookie token is stored, never the token; the
+    CSRF token is bound to the session. A session ends at `expires_at` or after the idle timeout."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_login: Mapped[str] = mapped_column(ForeignKey("users.login"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    __table_args__ = (Index("ix_web_sessions_user", "user_login"),)
+
+
+class LoginThrottleRow(Base):
+    """Failed portal logins per login name: after repeated failures the login is locked for a while."""
+
+    __tablename__ = "login_throttle"
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
