@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cbec.ceb import examples, render
+from cbec.clearance import queries
 from cbec.privacy import mask_value
 from cbec.store.db import Store
 from cbec.store.models import (
@@ -322,6 +323,20 @@ def test_enterprise_uploads_its_message_and_sees_the_receipt(platform: Platform)
     assert page.status_code == 200 and "CEB312" in page.text and "120" in page.text
     again = client.post("/portal/upload", data={"csrf_token": csrf, "content": order.decode()})
     assert again.status_code == 200 and "重复报文" in again.text
+
+
+def test_an_unsigned_list_uploaded_in_the_portal_is_refused_like_over_the_api(platform: Platform) -> None:
+    """The portal admits messages through the same rules as the API (`cbec.intake`): a list must be signed
+    with a certificate registered to the sender."""
+    client = client_for(platform.store)
+    csrf = sign_in(client, "ent", platform.passwords["ent"])
+    mine = examples.Trade(order_no="UPLOAD3", agent=examples.EBC)
+    page = client.post(
+        "/portal/upload", data={"csrf_token": csrf, "content": render(examples.ceb621(mine)).decode()}
+    )
+    assert page.status_code == 200 and "-621029" in page.text
+    with platform.store.transaction() as session:
+        assert queries.find(session, "list", "UPLOAD3") is None
 
 
 def test_upload_in_another_enterprises_name_or_empty_is_refused_and_not_stored(platform: Platform) -> None:

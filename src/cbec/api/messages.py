@@ -17,35 +17,26 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from cbec.access import parties
 from cbec.api.auth import AppEngine, AppStore, Caller, enterprise_of
 from cbec.api.errors import (
-    FORBIDDEN,
     TOO_LARGE,
     TOO_MANY_ITEMS,
     UNSUPPORTED_TYPE,
     ApiError,
     bad_request,
     forbidden,
-    log,
     responses,
 )
-from cbec.ceb import jsonform
-from cbec.ceb.errors import CebError
-from cbec.ceb.model import Message
-from cbec.ceb.parse import parse_checked
-from cbec.certificates import trusted_for
-from cbec.clearance.documents import KINDS, business_key, head_of, text
-from cbec.clearance.service import SIGNED_DECLARATIONS, Engine, IngestResult
+from cbec.clearance.service import Engine, IngestResult
+from cbec.intake import MAX_MESSAGE_BYTES, Refused, admit
 from cbec.store.db import Store
-from cbec.store.models import DocumentRow, EnterpriseRow, ReceiptRow
+from cbec.store.models import ReceiptRow
 
 #: the largest message accepted, in bytes
-MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_BODY_BYTES = MAX_MESSAGE_BYTES
 #: the largest batch accepted (all items together), in bytes
 MAX_BATCH_BYTES = 20 * 1024 * 1024
 #: the most messages one batch may carry
@@ -107,88 +98,6 @@ def _receipt_json(receipt_type: str, status: str, info: str, xml: bytes) -> dict
     return {"type": receipt_type, "status": status, "info": info, "xml": xml.decode("utf-8")}
 
 
-def _read(data: bytes) -> Message | None:
-    """The message, when the body is readable (the engine answers an unreadable one with CEB900)."""
-    try:
-        if data.lstrip().startswith(b"{"):
-            return jsonform.from_json(data, max_bytes=MAX_BODY_BYTES)
-        message, _ = parse_checked(data, max_bytes=MAX_BODY_BYTES)
-        return message
-    except CebError:
-        return None
-
-
-#: party fields of message kinds `cbec.access.PARTY_FIELDS` does not name (CEB711 delivery notes)
-_EXTRA_PARTIES = ("operatorCode",)
-
-
-def _party_codes(body: Any) -> set[str]:
-    found = parties(body)
-    head = next(iter(body.values()), None) if isinstance(body, dict) else None
-    for node in (body, head):
-        if isinstance(node, dict):
-            found.update(v for k, v in node.items() if k in _EXTRA_PARTIES and isinstance(v, str))
-    return found
-
-
-#: the register roles (`cbec.registry.ROLES`) that may declare each message type
-DECLARING_ROLES: dict[str, frozenset[str]] = {
-    "CEB311": frozenset({"ebp", "ebc", "agent"}),
-    "CEB411": frozenset({"pay"}),
-    "CEB511": frozenset({"logistics"}),
-    "CEB513": frozenset({"logistics"}),
-    "CEB621": frozenset({"agent", "ebc", "ebp"}),
-    "CEB623": frozenset({"agent", "ebc", "ebp"}),
-    "CEB625": frozenset({"agent", "ebc", "ebp"}),
-    "CEB711": frozenset({"operator", "logistics"}),
-}
-
-
-def _role_refused(session: Session, message: Message, cop_code: str) -> ApiError | None:
-    """403 when the sender is on the register without a role that declares this message type (a sender
-    known only to an in-memory key mapping has no register entry and is not judged here)."""
-    enterprise = session.get(EnterpriseRow, cop_code)
-    allowed = DECLARING_ROLES.get(message.code)
-    if enterprise is None or allowed is None or allowed & set(enterprise.roles):
-        return None
-    roles = ", ".join(sorted(allowed))
-    return forbidden(
-        f"本企业备案的角色不能申报 {message.code}（应为 {roles} 之一）",
-        f"the enterprise's registered roles do not declare {message.code} (one of {roles} is needed)",
-    )
-
-
-def _acts_on_others(session: Session, message: Message, cop_code: str) -> bool:
-    """Whether a document of the message is not the caller's to declare: the caller is none of its
-    parties, or it changes, deletes, cancels or returns a stored document the caller is no party to."""
-    kind = KINDS.get(message.code)
-    if kind is None:
-        return False
-    for document in message.documents:
-        if cop_code not in _party_codes(jsonform.node_to_json(document)):
-            return True
-        head = head_of(kind, document)
-        stored = session.scalars(
-            select(DocumentRow.body).where(
-                DocumentRow.kind == kind.name,
-                DocumentRow.doc_key == business_key(kind, head),
-                DocumentRow.current.is_(True),
-            )
-        ).first()
-        if stored is not None and cop_code not in _party_codes(stored):
-            return True
-        invt_no = text(head, "invtNo") if kind.name in ("cancel", "refund") else None
-        if invt_no:
-            target = session.scalars(
-                select(DocumentRow.body).where(
-                    DocumentRow.kind == "list", DocumentRow.invt_no == invt_no, DocumentRow.current.is_(True)
-                )
-            ).first()
-            if target is not None and cop_code not in _party_codes(target):
-                return True
-    return False
-
-
 def _too_large(limit: int, zh: str = "报文", en: str = "the message") -> ApiError:
     return ApiError(413, TOO_LARGE, f"{zh}超过 {limit} 字节上限", f"{en} exceeds {limit} bytes")
 
@@ -207,37 +116,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _wrong_sender() -> ApiError:
-    return ApiError(
-        403,
-        FORBIDDEN,
-        "报文 BaseTransfer/copCode 与 API 密钥所属企业不符",
-        "the message's BaseTransfer/copCode is not the enterprise the API key belongs to",
-    )
-
-
 def _take(store: Store, engine: Engine, data: bytes, cop_code: str) -> IngestResult:
-    """Check the sender and what it acts on, then hand the message to the engine with the sender's
-    registered certificates when it is a kind that must be signed (or its kind cannot be told yet)."""
-    message = _read(data)
-    transfer = message.child("BaseTransfer") if message is not None else None
-    if message is not None and (text(transfer, "copCode") if transfer is not None else None) != cop_code:
-        raise _wrong_sender()
-    trusted = None
-    with store.transaction() as session:
-        refused = _role_refused(session, message, cop_code) if message is not None else None
-        if refused is not None:
-            raise refused
-        if message is not None and _acts_on_others(session, message, cop_code):
-            raise forbidden(
-                "报文中的单证不属于本企业（本企业不是其当事方，或其变更、删除、撤销、退货的单证属于他人）",
-                "the message declares or acts on documents the caller is no party to",
-            )
-        if message is None or message.code in SIGNED_DECLARATIONS:
-            trusted = trusted_for(session, cop_code)
-    result = engine.ingest(data, source=f"api:{cop_code}", trusted=trusted)
-    log.info("message from %s: %s %s", cop_code, result.message_type, result.outcome)
-    return result
+    try:
+        return admit(store, engine, data, cop_code, source=f"api:{cop_code}")
+    except Refused as exc:
+        raise forbidden(exc.zh, exc.en) from None
 
 
 def _answer(result: IngestResult) -> dict[str, Any]:

@@ -265,10 +265,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "up.submit": ("申报", "Send"),
     "up.empty": ("报文为空", "the message is empty"),
     "up.too_large": ("报文超过 {limit} 字节上限", "the message exceeds {limit} bytes"),
-    "up.wrong_sender": (
-        "报文 BaseTransfer/copCode 与您所属企业不符，未接收",
-        "the message's BaseTransfer/copCode is not your enterprise; it was not taken",
-    ),
     "up.result": ("申报结果", "Result"),
     "up.outcome": ("处理结果", "Outcome"),
     "up.type": ("报文类型", "Message type"),

@@ -17,15 +17,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from cbec.access import ACCESS_ROLES, audit
-from cbec.ceb import jsonform
 from cbec.ceb.dxp import CST
 from cbec.ceb.errors import CebError
 from cbec.ceb.identity import mask_id
-from cbec.ceb.model import Message
-from cbec.ceb.parse import parse_checked
 from cbec.clearance import reference
-from cbec.clearance.documents import buyer_key, text
+from cbec.clearance.documents import buyer_key
 from cbec.clearance.queries import find, quota
+from cbec.intake import Refused, admit
 from cbec.privacy import mask_document
 from cbec.registry import ROLES, RegistryError, add_enterprise
 from cbec.store.models import AuditRow, DocumentRow, EnterpriseRow, ReferenceRow, UserRow
@@ -626,13 +624,13 @@ def register(router: APIRouter, portal: Portal) -> None:
             )
         if not data.strip():
             return page(request, "upload.html", web, 400, result=None, error=i18n.text(lang, "up.empty"))
-        parsed, sender = _sender(data)
-        if parsed and sender != code:
-            return page(
-                request, "upload.html", web, 403, result=None, error=i18n.text(lang, "up.wrong_sender")
+        try:
+            result = await run_in_threadpool(
+                admit, portal.store, portal.engine, data, code, source=f"portal:{code}"
             )
-        result = await run_in_threadpool(portal.engine.ingest, data, source=f"portal:{code}")
-        log.info("portal message from %s: %s %s", code, result.message_type, result.outcome)
+        except Refused as exc:
+            error = i18n.pick(lang, exc.zh, exc.en)
+            return page(request, "upload.html", web, 403, result=None, error=error)
         return page(request, "upload.html", web, result=result, error="")
 
     # -- users ----------------------------------------------------------------------------------------------
@@ -809,17 +807,3 @@ def register(router: APIRouter, portal: Portal) -> None:
     @router.get("/{rest:path}")
     def unknown(rest: str) -> HTMLResponse:
         raise not_found(f"/portal/{rest[:80]}")
-
-
-def _sender(data: bytes) -> tuple[bool, str | None]:
-    """(parsed, copCode): whether the body is a readable message, and the copCode its BaseTransfer names."""
-    try:
-        message: Message
-        if data.lstrip().startswith(b"{"):
-            message = jsonform.from_json(data, max_bytes=MAX_UPLOAD)
-        else:
-            message, _ = parse_checked(data, max_bytes=MAX_UPLOAD)
-    except CebError:
-        return False, None
-    transfer = message.child("BaseTransfer")
-    return True, (text(transfer, "copCode") if transfer is not None else None)

@@ -1,0 +1,151 @@
+"""Admission of a message sent by an authenticated enterprise, the same for the API and the portal.
+
+Before the engine sees a message: its `BaseTransfer/copCode` must be the sender (the spec requires it);
+a sender on the register must hold a role that declares the message type; the sender must be a party to
+every document it declares and to every stored document it changes, deletes, cancels or returns. Lists,
+cancellations and returns are then judged against the sender's registered certificates
+(`cbec.certificates.trusted_for`), so an unsigned or foreign-signed one is refused with its official code.
+A refusal stores nothing; an unreadable message goes on to the engine, which answers it with CEB900.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cbec.access import parties
+from cbec.ceb import jsonform
+from cbec.ceb.errors import CebError
+from cbec.ceb.model import Message
+from cbec.ceb.parse import parse_checked
+from cbec.certificates import trusted_for
+from cbec.clearance.documents import KINDS, business_key, head_of, text
+from cbec.clearance.service import SIGNED_DECLARATIONS, Engine, IngestResult
+from cbec.store.db import Store
+from cbec.store.models import DocumentRow, EnterpriseRow
+
+log = logging.getLogger(__name__)
+
+#: the largest single message taken, in bytes
+MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+
+
+class Refused(CebError):
+    """The sender may not send this message; nothing was stored."""
+
+    code = "CBEC-0502"
+
+
+def read(data: bytes) -> Message | None:
+    """The message, when the body is readable (the engine answers an unreadable one with CEB900)."""
+    try:
+        if data.lstrip().startswith(b"{"):
+            return jsonform.from_json(data, max_bytes=MAX_MESSAGE_BYTES)
+        message, _ = parse_checked(data, max_bytes=MAX_MESSAGE_BYTES)
+        return message
+    except CebError:
+        return None
+
+
+#: party fields of message kinds `cbec.access.PARTY_FIELDS` does not name (CEB711 delivery notes)
+_EXTRA_PARTIES = ("operatorCode",)
+
+
+def _party_codes(body: Any) -> set[str]:
+    found = parties(body)
+    head = next(iter(body.values()), None) if isinstance(body, dict) else None
+    for node in (body, head):
+        if isinstance(node, dict):
+            found.update(v for k, v in node.items() if k in _EXTRA_PARTIES and isinstance(v, str))
+    return found
+
+
+#: the register roles (`cbec.registry.ROLES`) that may declare each message type
+DECLARING_ROLES: dict[str, frozenset[str]] = {
+    "CEB311": frozenset({"ebp", "ebc", "agent"}),
+    "CEB411": frozenset({"pay"}),
+    "CEB511": frozenset({"logistics"}),
+    "CEB513": frozenset({"logistics"}),
+    "CEB621": frozenset({"agent", "ebc", "ebp"}),
+    "CEB623": frozenset({"agent", "ebc", "ebp"}),
+    "CEB625": frozenset({"agent", "ebc", "ebp"}),
+    "CEB711": frozenset({"operator", "logistics"}),
+}
+
+
+def _role_refusal(session: Session, message: Message, cop_code: str) -> Refused | None:
+    """A refusal when the sender is on the register without a role that declares this message type (a
+    sender known only to an in-memory key mapping has no register entry and is not judged here)."""
+    enterprise = session.get(EnterpriseRow, cop_code)
+    allowed = DECLARING_ROLES.get(message.code)
+    if enterprise is None or allowed is None or allowed & set(enterprise.roles):
+        return None
+    roles = ", ".join(sorted(allowed))
+    return Refused(
+        f"本企业备案的角色不能申报 {message.code}（应为 {roles} 之一）",
+        f"the enterprise's registered roles do not declare {message.code} (one of {roles} is needed)",
+    )
+
+
+def _acts_on_others(session: Session, message: Message, cop_code: str) -> bool:
+    """Whether a document of the message is not the caller's to declare: the caller is none of its
+    parties, or it changes, deletes, cancels or returns a stored document the caller is no party to."""
+    kind = KINDS.get(message.code)
+    if kind is None:
+        return False
+    for document in message.documents:
+        if cop_code not in _party_codes(jsonform.node_to_json(document)):
+            return True
+        head = head_of(kind, document)
+        stored = session.scalars(
+            select(DocumentRow.body).where(
+                DocumentRow.kind == kind.name,
+                DocumentRow.doc_key == business_key(kind, head),
+                DocumentRow.current.is_(True),
+            )
+        ).first()
+        if stored is not None and cop_code not in _party_codes(stored):
+            return True
+        invt_no = text(head, "invtNo") if kind.name in ("cancel", "refund") else None
+        if invt_no:
+            target = session.scalars(
+                select(DocumentRow.body).where(
+                    DocumentRow.kind == "list", DocumentRow.invt_no == invt_no, DocumentRow.current.is_(True)
+                )
+            ).first()
+            if target is not None and cop_code not in _party_codes(target):
+                return True
+    return False
+
+
+def admit(store: Store, engine: Engine, data: bytes, cop_code: str, *, source: str) -> IngestResult:
+    """Check the sender and what it acts on, then hand the message to the engine with the sender's
+    registered certificates when it is a kind that must be signed (or its kind cannot be told yet).
+    Raises `Refused` (nothing stored) when the sender may not send it."""
+    message = read(data)
+    transfer = message.child("BaseTransfer") if message is not None else None
+    if message is not None and (text(transfer, "copCode") if transfer is not None else None) != cop_code:
+        raise Refused(
+            "报文 BaseTransfer/copCode 与申报企业不符",
+            "the message's BaseTransfer/copCode is not the sending enterprise",
+        )
+    trusted = None
+    with store.transaction() as session:
+        refused = _role_refusal(session, message, cop_code) if message is not None else None
+        if refused is not None:
+            raise refused
+        if message is not None and _acts_on_others(session, message, cop_code):
+            raise Refused(
+                "报文中的单证不属于本企业（本企业不是其当事方，或其变更、删除、撤销、退货的单证属于他人）",
+                "the message declares or acts on documents the caller is no party to",
+            )
+        if message is None or message.code in SIGNED_DECLARATIONS:
+            trusted = trusted_for(session, cop_code)
+    result = engine.ingest(data, source=source, trusted=trusted)
+    log.info(
+        "message from %s via %s: %s %s", cop_code, source.split(":")[0], result.message_type, result.outcome
+    )
+    return result
