@@ -21,7 +21,7 @@ from cbec.ceb.model import Node
 from cbec.ceb.receipts import ReturnInfoPart, TaxBill, TaxLine, build_tax_bill, format_return_info
 from cbec.clearance import compare as compare_rules
 from cbec.clearance import limits as limit_rules
-from cbec.clearance import reference, stock
+from cbec.clearance import reference, stock, unit
 from cbec.clearance.documents import KINDS, Kind
 from cbec.clearance.reasons import Reason
 from cbec.clearance.tax import compute_tax
@@ -120,12 +120,16 @@ def _waiting(session: Session, **keys: str | None) -> list[DocumentRow]:
 
 
 def node_of(session: Session, doc: DocumentRow) -> Node:
-    """The document's typed node, read back from the archived message bytes."""
-    raw = session.get(MessageRow, doc.message_id)
-    assert raw is not None
-    from cbec.clearance.service import load_message
+    """The document's typed node: the message parsed at its arrival when this process still holds it
+    (`unit.recall`), else read back from the archived message bytes."""
+    message = unit.recall(session, doc.message_id)
+    if message is None:
+        raw = session.get(MessageRow, doc.message_id)
+        assert raw is not None
+        from cbec.clearance.service import load_message
 
-    return load_message(raw.raw).documents[doc.position - 1]
+        message = load_message(raw.raw)
+    return message.documents[doc.position - 1]
 
 
 def decide(
@@ -225,15 +229,15 @@ def release(
         stock.move(session, inventory, listing.id, "release", moment)
     quota.used = quota.used + counted
     quota.updated_at = moment
-    session.add(
-        QuotaEntryRow(
-            buyer_key=quota.buyer_key,
-            year=quota.year,
-            document_id=listing.id,
-            amount=counted,
-            kind="release",
-            at=moment,
-        )
+    unit.add_row(
+        session,
+        QuotaEntryRow,
+        buyer_key=quota.buyer_key,
+        year=quota.year,
+        document_id=listing.id,
+        amount=counted,
+        kind="release",
+        at=moment,
     )
     listing.status = "released"
     listing.released_at = moment
@@ -281,21 +285,21 @@ def _tax_bill(
         customs_code=str(values.get("customsCode") or "") or None,
     )
     message = build_tax_bill(bill, time=moment.astimezone(CST))
-    session.add(
-        TaxBillRow(
-            document_id=listing.id,
-            invt_no=listing.invt_no,
-            tax_no=tax_no,
-            path=tax.path,
-            customs_tax=tax.customs_tax,
-            value_added_tax=tax.value_added_tax,
-            consumption_tax=tax.consumption_tax,
-            status="1",
-            lines=[{k: str(v) for k, v in line.values().items()} for line in tax.lines],
-            payable_from=moment + timedelta(days=PAYABLE_FROM_DAY - 1),
-            payable_until=moment + timedelta(days=PAYABLE_UNTIL_DAY),
-            created_at=moment,
-        )
+    unit.add_row(
+        session,
+        TaxBillRow,
+        document_id=listing.id,
+        invt_no=listing.invt_no,
+        tax_no=tax_no,
+        path=tax.path,
+        customs_tax=tax.customs_tax,
+        value_added_tax=tax.value_added_tax,
+        consumption_tax=tax.consumption_tax,
+        status="1",
+        lines=[{k: str(v) for k, v in line.values().items()} for line in tax.lines],
+        payable_from=moment + timedelta(days=PAYABLE_FROM_DAY - 1),
+        payable_until=moment + timedelta(days=PAYABLE_UNTIL_DAY),
+        created_at=moment,
     )
     return keep_notice(
         session,

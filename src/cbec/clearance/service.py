@@ -35,6 +35,7 @@ from cbec.ceb.receipts import (
     receipt_message,
 )
 from cbec.ceb.render import render
+from cbec.clearance import unit
 from cbec.clearance.documents import KINDS, Kind, business_key, buyer_key, decimal, head_of, text
 from cbec.clearance.reasons import Reason
 from cbec.store.db import Store
@@ -113,6 +114,15 @@ class Answer:
     document_key: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """One message for `Engine.ingest_many`: its bytes, where it came from, and the engine's clock."""
+
+    data: bytes
+    source: str | None = None
+    now: datetime | None = None
+
+
 @dataclass
 class IngestResult:
     """What `ingest` did: the message outcome and every receipt (and tax bill) it produced."""
@@ -159,6 +169,8 @@ class Engine:
     def __init__(self, store: Store, settings: Settings | None = None) -> None:
         self.store = store
         self.settings = settings or Settings()
+        #: messages parsed at arrival, by message id, so a later decision need not parse them again
+        self.nodes = unit.NodeCache()
 
     # -- intake -----------------------------------------------------------------------------------------
 
@@ -170,7 +182,45 @@ class Engine:
         except CebError as exc:
             return IngestResult(None, "rejected", [self._format_receipt(data, exc, moment)])
         with self.store.transaction() as session:
-            return self._ingest(session, data, message, problems, business, source, moment)
+            unit.begin(session, self.nodes)
+            result = self._ingest(session, data, message, problems, business, source, moment)
+            parsed = unit.finish(session)
+        self.nodes.update(parsed)
+        return result
+
+    def ingest_many(self, items: Sequence[Intake]) -> list[IngestResult]:
+        """Take several messages in one transaction, each judged on its own exactly as `ingest` would, in
+        the order given: the same receipts, the same idempotency. One commit for the chunk, the rows the
+        chunk makes written with one insert per table, and the messages of the chunk not parsed twice.
+
+        If anything fails, the chunk's transaction is rolled back and every message of it is ingested again
+        one by one with `ingest`, so one bad message loses nothing of the others (its own error is raised
+        as `ingest` raises it, after the messages before it are committed)."""
+        read: list[tuple[Intake, datetime, tuple[Message, list[Problem], bytes | None] | CebError]] = []
+        for item in items:
+            moment = _now(item.now)
+            try:
+                read.append((item, moment, _read(item.data)))
+            except CebError as exc:
+                read.append((item, moment, exc))
+        results: list[IngestResult] = []
+        try:
+            with self.store.transaction() as session:
+                unit.begin(session, self.nodes)
+                for item, moment, parsed in read:
+                    if isinstance(parsed, CebError):
+                        answer = self._format_receipt(item.data, parsed, moment)
+                        results.append(IngestResult(None, "rejected", [answer]))
+                        continue
+                    message, problems, business = parsed
+                    results.append(
+                        self._ingest(session, item.data, message, problems, business, item.source, moment)
+                    )
+                done = unit.finish(session)
+        except Exception:
+            return [self.ingest(item.data, source=item.source, now=item.now) for item in items]
+        self.nodes.update(done)
+        return results
 
     def _ingest(
         self,
@@ -232,6 +282,7 @@ class Engine:
         session.add(row)
         session.flush()
         session.info["trigger"] = row.id  # every receipt this arrival produces is kept under it
+        unit.remember(session, row.id, message)
         body = message.mspec.body.name
         errors = [p for p in problems if p.is_error]
         message_level = [p for p in errors if not p.path.startswith(f"{body}[")]
@@ -254,6 +305,7 @@ class Engine:
         self, session: Session, existing: MessageRow, digest: str, message: Message, moment: datetime
     ) -> IngestResult:
         """The same message again: the receipts it got, unchanged; a reused guid with new content: refused."""
+        unit.flush_rows(session)
         if existing.sha256 == digest:
             rows = session.scalars(
                 select(ReceiptRow).where(ReceiptRow.trigger_id == existing.id).order_by(ReceiptRow.id)
@@ -400,19 +452,19 @@ class Engine:
         for line_name in ("OrderList", "InventoryList", "InvtRefundList", "DeliveryList"):
             for line in document.children.get(line_name, []):
                 gnum = line.values.get("gnum")
-                session.add(
-                    DocumentLineRow(
-                        document_id=stored.id,
-                        gnum=gnum if isinstance(gnum, int) else 0,
-                        gcode=text(line, "gcode"),
-                        name=text(line, "gname") or text(line, "itemName"),
-                        qty=decimal(line, "qty"),
-                        unit=text(line, "unit"),
-                        price=decimal(line, "price"),
-                        total_price=decimal(line, "totalPrice"),
-                        country=text(line, "country"),
-                        item_record_no=text(line, "itemRecordNo"),
-                    )
+                unit.add_row(
+                    session,
+                    DocumentLineRow,
+                    document_id=stored.id,
+                    gnum=gnum if isinstance(gnum, int) else 0,
+                    gcode=text(line, "gcode"),
+                    name=text(line, "gname") or text(line, "itemName"),
+                    qty=decimal(line, "qty"),
+                    unit=text(line, "unit"),
+                    price=decimal(line, "price"),
+                    total_price=decimal(line, "totalPrice"),
+                    country=text(line, "country"),
+                    item_record_no=text(line, "itemRecordNo"),
                 )
         self._event(session, stored, "received", status, moment)
         return stored
@@ -466,19 +518,19 @@ class Engine:
         node = build_return(receipt_code, keys, status, info, moment.astimezone(CST), any_status=True)
         receipt = receipt_message(receipt_code, [node])
         xml = render(receipt)
-        session.add(
-            ReceiptRow(
-                trigger_id=session.info.get("trigger"),
-                message_id=row.id if row is not None else None,
-                document_id=stored.id if stored is not None else None,
-                receipt_type=receipt_code,
-                guid=receipt.guid,
-                return_status=status,
-                return_info=str(node.values.get("returnInfo", "")),
-                xml=xml,
-                recipient=row.cop_code if row is not None else None,
-                created_at=moment,
-            )
+        unit.add_row(
+            session,
+            ReceiptRow,
+            trigger_id=session.info.get("trigger"),
+            message_id=row.id if row is not None else None,
+            document_id=stored.id if stored is not None else None,
+            receipt_type=receipt_code,
+            guid=receipt.guid,
+            return_status=status,
+            return_info=str(node.values.get("returnInfo", "")),
+            xml=xml,
+            recipient=row.cop_code if row is not None else None,
+            created_at=moment,
         )
         return Answer(receipt_code, status, str(node.values.get("returnInfo", "")), xml, key)
 
@@ -514,15 +566,15 @@ class Engine:
         moment: datetime,
         detail: dict[str, object] | None = None,
     ) -> None:
-        session.add(
-            EventRow(
-                document_id=doc.id,
-                message_id=doc.message_id,
-                event=event,
-                status=status,
-                detail=detail,
-                at=moment,
-            )
+        unit.add_row(
+            session,
+            EventRow,
+            document_id=doc.id,
+            message_id=doc.message_id,
+            event=event,
+            status=status,
+            detail=detail,
+            at=moment,
         )
 
     # -- comparison and decision ------------------------------------------------------------------------
@@ -534,6 +586,8 @@ class Engine:
         from cbec.clearance import aftercare
         from cbec.clearance.decide import decide_waiting
 
+        if kind.name in ("cancel", "refund"):
+            unit.flush_rows(session)  # they read back lines, events, quota entries and tax bills
         if kind.name == "cancel":
             return aftercare.cancel(self, session, stored, moment)
         if kind.name == "refund":
@@ -589,19 +643,19 @@ def keep_notice(
     """Store a message customs sends on its own (tax bill CEB816, its status CEB818) beside the receipts,
     under the arrival that caused it, and return it as an answer."""
     xml = render(message)
-    session.add(
-        ReceiptRow(
-            trigger_id=session.info.get("trigger"),
-            message_id=message_id,
-            document_id=document_id,
-            receipt_type=message.code,
-            guid=message.guid,
-            return_status=status,
-            return_info=zh,
-            xml=xml,
-            recipient=None,
-            created_at=moment,
-        )
+    unit.add_row(
+        session,
+        ReceiptRow,
+        trigger_id=session.info.get("trigger"),
+        message_id=message_id,
+        document_id=document_id,
+        receipt_type=message.code,
+        guid=message.guid,
+        return_status=status,
+        return_info=zh,
+        xml=xml,
+        recipient=None,
+        created_at=moment,
     )
     return Answer(message.code, status, f"{zh} / {en}", xml, key)
 
@@ -660,6 +714,7 @@ __all__ = [
     "Decision",
     "Engine",
     "IngestResult",
+    "Intake",
     "Settings",
     "keep_notice",
     "load_message",
