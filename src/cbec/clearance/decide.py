@@ -61,6 +61,12 @@ class Companions:
 
 
 def _live(session: Session, kind: str, **keys: str | None) -> DocumentRow | None:
+    index = unit.index(session)
+    if index is not None:
+        covered, row = index.live(kind, keys)
+        if covered:
+            found: DocumentRow | None = row
+            return found
     query = select(DocumentRow).where(
         DocumentRow.kind == kind, DocumentRow.current.is_(True), DocumentRow.status.in_(("accepted",))
     )
@@ -111,6 +117,11 @@ def decide_waiting(
 
 
 def _waiting(session: Session, **keys: str | None) -> list[DocumentRow]:
+    index = unit.index(session)
+    if index is not None:
+        covered, rows = index.waiting(keys)
+        if covered:
+            return list(rows)
     query = select(DocumentRow).where(
         DocumentRow.kind == "list", DocumentRow.current.is_(True), DocumentRow.status == "waiting"
     )
@@ -193,6 +204,17 @@ def decide(
 
 def _lock_quota(session: Session, key: str, year: int, moment: datetime) -> QuotaRow:
     """The buyer's ledger row for the year, locked for this transaction; created at 0 when new."""
+    index = unit.index(session)
+    if index is not None:
+        locked: QuotaRow | None = index.quota.get((key, year))
+        if locked is not None:
+            return locked
+        if (key, year) in index.quota_missing:  # SQLite: known to have no row; the write lock is held
+            index.quota_missing.discard((key, year))
+            created = QuotaRow(buyer_key=key, year=year, used=Decimal("0"), updated_at=moment)
+            session.add(created)
+            index.quota[(key, year)] = created
+            return created
     query = select(QuotaRow).where(QuotaRow.buyer_key == key, QuotaRow.year == year)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert

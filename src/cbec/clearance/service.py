@@ -207,6 +207,7 @@ class Engine:
         try:
             with self.store.transaction() as session:
                 unit.begin(session, self.nodes)
+                _preload(session, [(p[0], m) for _i, m, p in read if not isinstance(p, CebError)])
                 for item, moment, parsed in read:
                     if isinstance(parsed, CebError):
                         answer = self._format_receipt(item.data, parsed, moment)
@@ -235,9 +236,15 @@ class Engine:
         code = message.code
         # idempotency is judged on the business message: the same message in a new envelope is the same
         digest = hashlib.sha256(business if business is not None else data).hexdigest()
-        existing = session.scalars(
-            select(MessageRow).where(MessageRow.msg_type == code, MessageRow.guid == message.guid)
-        ).first()
+        chunk = unit.index(session)
+        stored_before = chunk.stored_before(code, message.guid) if chunk is not None else None
+        existing = (
+            None
+            if stored_before is False
+            else session.scalars(
+                select(MessageRow).where(MessageRow.msg_type == code, MessageRow.guid == message.guid)
+            ).first()
+        )
         if existing is not None:
             return self._replay(session, existing, digest, message, moment)
         kind = KINDS.get(code)
@@ -283,6 +290,8 @@ class Engine:
         session.flush()
         session.info["trigger"] = row.id  # every receipt this arrival produces is kept under it
         unit.remember(session, row.id, message)
+        if chunk is not None:
+            chunk.chunk_messages.add((code, message.guid))
         body = message.mspec.body.name
         errors = [p for p in problems if p.is_error]
         message_level = [p for p in errors if not p.path.startswith(f"{body}[")]
@@ -354,11 +363,14 @@ class Engine:
             info = _info([(p.code, f"{p.path}: {p.zh}") for p in errors[:20]])
             return self._answer(session, row, None, kind, document, code, info, moment, key), None
         app_type = text(head, "appType") or "1"
-        current = session.scalars(
-            select(DocumentRow).where(
-                DocumentRow.kind == kind.name, DocumentRow.doc_key == key, DocumentRow.current.is_(True)
-            )
-        ).first()
+        chunk = unit.index(session)
+        covered, current = chunk.current(kind.name, key) if chunk is not None else (False, None)
+        if not covered:
+            current = session.scalars(
+                select(DocumentRow).where(
+                    DocumentRow.kind == kind.name, DocumentRow.doc_key == key, DocumentRow.current.is_(True)
+                )
+            ).first()
         live = current is not None and current.status not in ("deleted", "rejected", "expired")
         if app_type == "1" and live:
             info = _info([(kind.duplicate, f"已存在相同编号的单证 {key}")])
@@ -449,6 +461,9 @@ class Engine:
         )
         session.add(stored)
         session.flush()
+        chunk = unit.index(session)
+        if chunk is not None:
+            chunk.add(stored)
         for line_name in ("OrderList", "InventoryList", "InvtRefundList", "DeliveryList"):
             for line in document.children.get(line_name, []):
                 gnum = line.values.get("gnum")
@@ -626,6 +641,88 @@ class Engine:
 
         with self.store.transaction() as session:
             return expire(self, session, _now(now))
+
+
+def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> None:
+    """Load what a chunk of messages will ask about, one query per question (`unit.ChunkIndex`): which of
+    its messages are stored already, the current documents with its business keys and join keys, and (for
+    its lists) the buyers' quota rows, locked in a fixed order."""
+    from sqlalchemy import tuple_
+
+    from cbec.store.models import QuotaRow
+
+    index = unit.ChunkIndex()
+    quota: dict[tuple[str, int], datetime] = {}
+    for message, moment in messages:
+        index.covered_messages.add((message.code, message.guid))
+        kind = KINDS.get(message.code)
+        if kind is None:
+            continue
+        for document in message.documents:
+            head = head_of(kind, document)
+            index.covered_keys.add((kind.name, business_key(kind, head)))
+            ebp, order_no = text(head, "ebpCode"), text(head, "orderNo")
+            if kind.name in unit.BY_ORDER and ebp is not None and order_no is not None:
+                index.covered_orders.add((ebp, order_no))
+            code, number = text(head, "logisticsCode"), text(head, "logisticsNo")
+            if kind.name in unit.BY_WAYBILL and code is not None and number is not None:
+                index.covered_waybills.add((code, number))
+            if kind.name == "list" and (buyer := buyer_key(text(head, "buyerIdNumber"))):
+                quota.setdefault((buyer, moment.astimezone(CST).year), moment)
+    if index.covered_messages:
+        index.known_messages = {
+            (t, g)
+            for t, g in session.execute(
+                select(MessageRow.msg_type, MessageRow.guid).where(
+                    tuple_(MessageRow.msg_type, MessageRow.guid).in_(sorted(index.covered_messages))
+                )
+            )
+        }
+    current = DocumentRow.current.is_(True)
+    questions = [
+        (tuple_(DocumentRow.kind, DocumentRow.doc_key), index.covered_keys, None),
+        (tuple_(DocumentRow.ebp_code, DocumentRow.order_no), index.covered_orders, unit.BY_ORDER),
+        (
+            tuple_(DocumentRow.logistics_code, DocumentRow.logistics_no),
+            index.covered_waybills,
+            unit.BY_WAYBILL,
+        ),
+    ]
+    seen: set[int] = set()
+    for columns, pairs, kinds in questions:
+        if not pairs:
+            continue
+        query = select(DocumentRow).where(current, columns.in_(sorted(pairs)))
+        if kinds is not None:
+            query = query.where(DocumentRow.kind.in_(kinds))
+        for found in session.scalars(query):
+            if found.id not in seen:
+                seen.add(found.id)
+                index.add(found)
+    if quota:
+        buyers = sorted(quota)
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+
+            session.execute(
+                insert(QuotaRow).on_conflict_do_nothing(),
+                [
+                    {"buyer_key": k, "year": y, "used": Decimal("0"), "updated_at": quota[(k, y)]}
+                    for k, y in buyers
+                ],
+            )
+            lock = (
+                select(QuotaRow)
+                .where(tuple_(QuotaRow.buyer_key, QuotaRow.year).in_(buyers))
+                .order_by(QuotaRow.buyer_key, QuotaRow.year)
+                .with_for_update()
+            )
+        else:  # SQLite: the write lock taken at BEGIN IMMEDIATE already serializes the chunk
+            lock = select(QuotaRow).where(tuple_(QuotaRow.buyer_key, QuotaRow.year).in_(buyers))
+        for ledger in session.scalars(lock):
+            index.quota[(ledger.buyer_key, ledger.year)] = ledger
+        index.quota_missing = {pair for pair in buyers if pair not in index.quota}
+    session.info[unit.INDEX] = index
 
 
 def keep_notice(

@@ -67,6 +67,7 @@ def finish(session: Session) -> dict[int, Message]:
     session.info.pop(ROWS, None)
     session.info.pop(REFERENCE, None)
     session.info.pop(COMMITTED, None)
+    session.info.pop(INDEX, None)
     return nodes
 
 
@@ -111,3 +112,96 @@ def reference_cache(session: Session) -> dict[str, Any] | None:
     """A per-transaction dict for reference look-ups, or None outside an intake transaction."""
     cache: dict[str, Any] | None = session.info.get(REFERENCE)
     return cache
+
+
+# ---- the chunk index: what a chunk of messages asks about, loaded with one query per question -------------
+
+INDEX = "cbec.chunk_index"
+#: the kinds found by (ebp_code, order_no) and by (logistics_code, logistics_no)
+BY_ORDER = ("order", "payment", "list")
+BY_WAYBILL = ("waybill", "list")
+
+
+class ChunkIndex:
+    """The documents a chunk of messages can ask about, loaded before the chunk runs and kept up to date as
+    it stores documents (`add`). Lookups filter the live ORM rows at the moment they are asked (current,
+    status), so they answer as the query they replace would; a key the chunk did not preload is answered
+    None by `covers`, and the caller queries the database as before."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[str, str], dict[int, Any]] = {}
+        self.by_order: dict[tuple[str, str], dict[int, Any]] = {}
+        self.by_waybill: dict[tuple[str, str], dict[int, Any]] = {}
+        #: (msg_type, guid) of messages stored before the chunk, among the chunk's; and those stored in it
+        self.known_messages: set[tuple[str, str]] = set()
+        self.chunk_messages: set[tuple[str, str]] = set()
+        #: quota rows locked for the chunk by (buyer_key, year); pairs known to have no row yet (SQLite)
+        self.quota: dict[tuple[str, int], Any] = {}
+        self.quota_missing: set[tuple[str, int]] = set()
+        #: the keys preloaded: only these are answered from the index
+        self.covered_keys: set[tuple[str, str]] = set()
+        self.covered_orders: set[tuple[str, str]] = set()
+        self.covered_waybills: set[tuple[str, str]] = set()
+        self.covered_messages: set[tuple[str, str]] = set()
+
+    def stored_before(self, msg_type: str, guid: str) -> bool | None:
+        """Whether a message (msg_type, guid) is already stored; None when the index cannot tell."""
+        pair = (msg_type, guid)
+        if pair not in self.covered_messages:
+            return None
+        return pair in self.known_messages or pair in self.chunk_messages
+
+    def add(self, row: Any) -> None:
+        """A document row (loaded or just stored) into every entry it belongs to (covered or not)."""
+        self.by_key.setdefault((row.kind, row.doc_key), {})[row.id] = row
+        if row.kind in BY_ORDER and row.ebp_code is not None and row.order_no is not None:
+            self.by_order.setdefault((row.ebp_code, row.order_no), {})[row.id] = row
+        if row.kind in BY_WAYBILL and row.logistics_code is not None and row.logistics_no is not None:
+            self.by_waybill.setdefault((row.logistics_code, row.logistics_no), {})[row.id] = row
+
+    @staticmethod
+    def _rows(
+        table: dict[tuple[str, str], dict[int, Any]],
+        covered: set[tuple[str, str]],
+        key: tuple[str | None, str | None],
+    ) -> dict[int, Any] | None:
+        if key[0] is None or key[1] is None or (key[0], key[1]) not in covered:
+            return None
+        return table.get((key[0], key[1]), {})
+
+    def current(self, kind: str, doc_key: str) -> tuple[bool, Any]:
+        """(covered, the current row of kind and key or None)."""
+        if (kind, doc_key) not in self.covered_keys:
+            return False, None
+        rows = self.by_key.get((kind, doc_key), {})
+        found = [r for r in rows.values() if r.current]
+        return True, max(found, key=lambda r: r.id) if found else None
+
+    def live(self, kind: str, keys: dict[str, str | None]) -> tuple[bool, Any]:
+        """(covered, the newest current accepted row of kind with these join keys or None)."""
+        rows = self._lookup(keys)
+        if rows is None:
+            return False, None
+        found = [r for r in rows.values() if r.kind == kind and r.current and r.status == "accepted"]
+        return True, max(found, key=lambda r: r.id) if found else None
+
+    def waiting(self, keys: dict[str, str | None]) -> tuple[bool, list[Any]]:
+        """(covered, the current waiting lists with these join keys, oldest first)."""
+        rows = self._lookup(keys)
+        if rows is None:
+            return False, []
+        found = [r for r in rows.values() if r.kind == "list" and r.current and r.status == "waiting"]
+        return True, sorted(found, key=lambda r: r.id)
+
+    def _lookup(self, keys: dict[str, str | None]) -> dict[int, Any] | None:
+        if set(keys) == {"ebp_code", "order_no"}:
+            return self._rows(self.by_order, self.covered_orders, (keys["ebp_code"], keys["order_no"]))
+        if set(keys) == {"logistics_code", "logistics_no"}:
+            pair = (keys["logistics_code"], keys["logistics_no"])
+            return self._rows(self.by_waybill, self.covered_waybills, pair)
+        return None
+
+
+def index(session: Session) -> ChunkIndex | None:
+    found: ChunkIndex | None = session.info.get(INDEX)
+    return found

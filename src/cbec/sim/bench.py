@@ -9,22 +9,28 @@ benchmarks issue come on top of this.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from cbec.clearance.service import Engine, Settings
-from cbec.sim.check import arrival_time, load_reference, message_files
-from cbec.sim.output import write_set
+from cbec.clearance.service import Engine, IngestResult, Intake, Settings
+from cbec.sim.check import SUFFIXES, arrival_time, load_reference
+from cbec.sim.output import MESSAGES, write_set
 from cbec.sim.traffic import SimConfig
 from cbec.store.db import Store, make_engine
 from cbec.store.migrate import upgrade
@@ -42,6 +48,8 @@ class BenchResult:
     p50_ms: float
     p99_ms: float
     peak_mb: float
+    batch: int = 1
+    workers: int = 1
 
     @property
     def lists_per_second(self) -> float:
@@ -68,29 +76,208 @@ def _store(database: str, folder: Path, pg_url: str) -> tuple[Store, str | None]
     return Store(engine=engine), schema
 
 
+def iter_message_files(folder: Path) -> Iterator[Path]:
+    """The files `cbec ingest DIR` takes, in its order, one folder at a time: a generated set keeps its
+    messages under messages/YYYYMMDD/HH/, so no whole-run list of paths is ever held."""
+    entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    for entry in entries:
+        if entry.is_dir():
+            yield from iter_message_files(Path(entry.path))
+        elif entry.is_file() and Path(entry.name).suffix.lower() in SUFFIXES:
+            yield Path(entry.path)
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _generate(lists: int, seed: int, target: Path) -> None:
+    """Make the set in a child process, so the measured process's peak memory is the intake's alone."""
+    context = _context()
+    child = context.Process(target=_write, args=(lists, seed, target))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(f"generating the set failed (exit code {child.exitcode})")
+
+
+def _write(lists: int, seed: int, target: Path) -> None:
+    write_set(SimConfig(lists=lists, seed=seed, faults=0.0), target)
+
+
+#: what the ingest call (or chunk) that decided a list answers with
+_DECISIONS = ("800", "100", "300", "500")
+
+
+def _decided(result: IngestResult) -> int:
+    return sum(1 for a in result.answers if a.receipt_type == "CEB622" and a.status in _DECISIONS)
+
+
+@dataclass
+class _Tally:
+    files: int = 0
+    decided: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+
+def _ingest_stream(engine: Engine, paths: Iterable[Path], batch: int, tally: _Tally) -> None:
+    """Ingest `paths` in order, `batch` messages a transaction; latency: the call (chunk) deciding a list."""
+    chunk: list[Intake] = []
+
+    def run() -> None:
+        call = time.perf_counter()
+        results = (
+            engine.ingest_many(chunk)
+            if batch > 1
+            else [engine.ingest(chunk[0].data, source=chunk[0].source, now=chunk[0].now)]
+        )
+        elapsed = time.perf_counter() - call
+        for result in results:
+            decided = _decided(result)
+            tally.decided += decided
+            tally.latencies.extend([elapsed] * decided)
+        tally.files += len(chunk)
+        chunk.clear()
+
+    for path in paths:
+        chunk.append(Intake(path.read_bytes(), path.name, arrival_time(path)))
+        if len(chunk) >= batch:
+            run()
+    if chunk:
+        run()
+
+
+_ORDER_NO = re.compile(rb"orderNo>([^<]*)<")
+_BUYER = re.compile(rb"(?:buyerIdNumber|payerIdNumber)>([^<]*)<")
+#: trades whose worker is remembered (a trade's documents arrive within hours, not 200,000 trades apart)
+_ROUTES = 200_000
+
+
+class Router:
+    """Which worker takes a message, so one worker sees every document of a trade and, as far as the
+    documents say, every list of a buyer: a trade (orderNo) stays with the worker its first document went
+    to; a trade's first document goes by the buyer's (or payer's) ID number when it carries one, else by the
+    order number. Deterministic (a stable hash), so a rerun routes the same way."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._trades: OrderedDict[bytes, int] = OrderedDict()
+
+    def __call__(self, data: bytes) -> int:
+        order = _ORDER_NO.search(data)
+        if order is None:
+            return 0
+        key = order.group(1)
+        found = self._trades.get(key)
+        if found is not None:
+            return found
+        buyer = _BUYER.search(data)
+        basis = buyer.group(1).strip().upper() if buyer is not None and buyer.group(1).strip() else key
+        worker = zlib.crc32(basis) % self.workers
+        self._trades[key] = worker
+        if len(self._trades) > _ROUTES:
+            self._trades.popitem(last=False)
+        return worker
+
+
+def _worker(url: str, schema: str | None, batch: int, inbox: Any, outbox: Any) -> None:
+    """A worker process: ingest the chunks it is sent, in order; report its tally and peak memory."""
+    if schema is not None:
+        engine_ = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    else:
+        engine_ = make_engine(url)
+    store = Store(engine=engine_)
+    engine = Engine(store, Settings())
+    tally = _Tally()
+    while True:
+        chunk = inbox.get()
+        if chunk is None:
+            break
+        call = time.perf_counter()
+        results = engine.ingest_many([Intake(d, s, n) for d, s, n in chunk])
+        elapsed = time.perf_counter() - call
+        for result in results:
+            decided = _decided(result)
+            tally.decided += decided
+            tally.latencies.extend([elapsed] * decided)
+        tally.files += len(chunk)
+    store.dispose()
+    outbox.put(
+        (tally.files, tally.decided, tally.latencies, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    )
+
+
+def _ingest_parallel(
+    url: str, schema: str | None, paths: Iterable[Path], batch: int, workers: int
+) -> tuple[_Tally, float]:
+    """Route every file to one of `workers` processes (`Router`), `batch` messages a chunk; the tally of
+    all and the largest worker's peak RSS in MB."""
+    context = _context()
+    inboxes = [context.Queue(maxsize=8) for _ in range(workers)]
+    outbox = context.Queue()
+    procs = [
+        context.Process(target=_worker, args=(url, schema, batch, inboxes[i], outbox)) for i in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    route = Router(workers)
+    chunks: list[list[tuple[bytes, str, dt.datetime | None]]] = [[] for _ in range(workers)]
+    for path in paths:
+        data = path.read_bytes()
+        target = route(data)
+        chunks[target].append((data, path.name, arrival_time(path)))
+        if len(chunks[target]) >= batch:
+            inboxes[target].put(chunks[target])
+            chunks[target] = []
+    for i, chunk in enumerate(chunks):
+        if chunk:
+            inboxes[i].put(chunk)
+        inboxes[i].put(None)
+    tally = _Tally()
+    peak = 0
+    for _ in procs:
+        files, decided, latencies, rss = outbox.get()
+        tally.files += files
+        tally.decided += decided
+        tally.latencies.extend(latencies)
+        peak = max(peak, rss)
+    for proc in procs:
+        proc.join()
+        if proc.exitcode != 0:
+            raise RuntimeError(f"a bench worker failed (exit code {proc.exitcode})")
+    return tally, peak / 1024
+
+
 def run_bench(
-    lists: int, database: str = "sqlite", *, seed: int = 1, pg_url: str = DEFAULT_PG_URL
+    lists: int,
+    database: str = "sqlite",
+    *,
+    seed: int = 1,
+    pg_url: str = DEFAULT_PG_URL,
+    batch: int = 1,
+    workers: int = 1,
 ) -> BenchResult:
-    """Generate `lists` fault-free lists and ingest them end to end; measure."""
+    """Generate `lists` fault-free lists and ingest them end to end, `batch` messages a transaction in
+    `workers` processes (PostgreSQL; SQLite takes one writer); measure."""
+    if workers > 1 and database != "postgresql":
+        raise ValueError("several workers need PostgreSQL (SQLite serializes writers)")
     with tempfile.TemporaryDirectory(prefix="cbec-bench-") as tmp:
         folder = Path(tmp)
-        write_set(SimConfig(lists=lists, seed=seed, faults=0.0), folder / "set")
+        _generate(lists, seed, folder / "set")
         store, schema = _store(database, folder, pg_url)
+        url = pg_url if schema is not None else f"sqlite:///{folder / 'bench.db'}"
         try:
             load_reference(store, folder / "set")
-            engine = Engine(store, Settings())
-            files = message_files(folder / "set")
-            latencies: list[float] = []
+            paths = iter_message_files(folder / "set" / MESSAGES)
             started = time.perf_counter()
-            for path in files:
-                data = path.read_bytes()
-                call = time.perf_counter()
-                result = engine.ingest(data, source=path.name, now=arrival_time(path))
-                if any(
-                    a.receipt_type == "CEB622" and a.status in ("800", "100", "300", "500")
-                    for a in result.answers
-                ):
-                    latencies.append(time.perf_counter() - call)
+            if workers > 1:
+                store.dispose()
+                tally, peak_mb = _ingest_parallel(url, schema, paths, max(batch, 1), workers)
+            else:
+                tally = _Tally()
+                _ingest_stream(Engine(store, Settings()), paths, max(batch, 1), tally)
+                peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             seconds = time.perf_counter() - started
         finally:
             store.dispose()
@@ -99,17 +286,19 @@ def run_bench(
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
-    ordered = sorted(latencies) or [0.0]
+    ordered = sorted(tally.latencies) or [0.0]
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return BenchResult(
         database,
         lists,
-        len(files),
+        tally.files,
         seconds,
-        len(latencies),
+        tally.decided,
         statistics.median(ordered) * 1000,
         p99 * 1000,
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        peak_mb,
+        batch,
+        workers,
     )
 
 
