@@ -50,7 +50,9 @@ def _receipts(store: Store) -> list[tuple[Any, ...]]:
     """Every receipt by the source file of the message that caused it, in order (guids and times aside)."""
     with store.transaction() as session:
         rows = session.execute(
-            select(MessageRow.source, ReceiptRow.receipt_type, ReceiptRow.return_status, ReceiptRow.return_info)
+            select(
+                MessageRow.source, ReceiptRow.receipt_type, ReceiptRow.return_status, ReceiptRow.return_info
+            )
             .join(MessageRow, MessageRow.id == ReceiptRow.trigger_id)
             .order_by(ReceiptRow.id)
         ).all()
@@ -164,3 +166,31 @@ def test_the_router_keeps_a_trade_and_a_buyer_on_one_worker(sets: dict[float, Pa
     assert all(len(workers) == 1 for workers in by_trade.values())
     assert {w for workers in by_trade.values() for w in workers} == {0, 1, 2}
     assert list(iter_message_files(sets[0.3] / MESSAGES)) == message_files(sets[0.3] / MESSAGES)
+
+
+@pytest.mark.parametrize("rate", (0.3, 0.6))
+def test_two_workers_on_postgresql_agree_with_the_ground_truth(sets: dict[float, Path], rate: float) -> None:
+    """Several processes (routed by trade and buyer) decide exactly what the ground truth says."""
+    from cbec.sim.bench import ingest_parallel
+    from cbec.sim.check import compare
+    from cbec.sim.output import read_expected
+    from store_fixtures import PG_URL, pg_store
+
+    for store in pg_store():
+        folder = sets[rate]
+        files = message_files(folder)
+        load_reference(store, folder, arrival_time(files[0]))
+        with store.engine.connect() as conn:
+            schema = str(conn.exec_driver_sql("SHOW search_path").scalar()).split(",")[0].strip('" ')
+        tally, _peak, outcomes = ingest_parallel(
+            PG_URL,
+            schema,
+            iter_message_files(folder / MESSAGES),
+            batch=25,
+            workers=2,
+            root=folder,
+            collect=True,
+        )
+        assert tally.files == len(files)
+        report = compare(read_expected(folder), actual_lists(store), outcomes)
+        assert report.ok, "\n".join(report.lines())

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from cbec.clearance.service import Engine, IngestResult, Intake, Settings
-from cbec.sim.check import SUFFIXES, arrival_time, load_reference
+from cbec.sim.check import SUFFIXES, FileOutcome, arrival_time, load_reference
 from cbec.sim.output import MESSAGES, write_set
 from cbec.sim.traffic import SimConfig
 from cbec.store.db import Store, make_engine
@@ -181,72 +181,101 @@ class Router:
         return worker
 
 
-def _worker(url: str, schema: str | None, batch: int, inbox: Any, outbox: Any) -> None:
-    """A worker process: ingest the chunks it is sent, in order; report its tally and peak memory."""
-    if schema is not None:
-        engine_ = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    else:
-        engine_ = make_engine(url)
-    store = Store(engine=engine_)
-    engine = Engine(store, Settings())
-    tally = _Tally()
-    while True:
-        chunk = inbox.get()
-        if chunk is None:
-            break
-        call = time.perf_counter()
-        results = engine.ingest_many([Intake(d, s, n) for d, s, n in chunk])
-        elapsed = time.perf_counter() - call
-        for result in results:
-            decided = _decided(result)
-            tally.decided += decided
-            tally.latencies.extend([elapsed] * decided)
-        tally.files += len(chunk)
-    store.dispose()
-    outbox.put(
-        (tally.files, tally.decided, tally.latencies, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    )
+def _worker(url: str, schema: str | None, inbox: Any, outbox: Any, collect: bool) -> None:
+    """A worker process: ingest the chunks it is sent, in order; report its tally, peak memory and (when
+    `collect`) what each file was answered, or the error that stopped it."""
+    try:
+        if schema is not None:
+            engine_ = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+        else:
+            engine_ = make_engine(url)
+        store = Store(engine=engine_)
+        engine = Engine(store, Settings())
+        tally = _Tally()
+        outcomes: dict[str, FileOutcome] = {}
+        while True:
+            chunk = inbox.get()
+            if chunk is None:
+                break
+            call = time.perf_counter()
+            results = engine.ingest_many([Intake(d, s, n) for d, s, n in chunk])
+            elapsed = time.perf_counter() - call
+            for (_data, source, _now), result in zip(chunk, results, strict=True):
+                decided = _decided(result)
+                tally.decided += decided
+                tally.latencies.extend([elapsed] * decided)
+                if collect:
+                    statuses = tuple((a.receipt_type, a.status) for a in result.answers)
+                    outcomes[source] = FileOutcome(result.outcome, result.message_type, statuses)
+            tally.files += len(chunk)
+        store.dispose()
+    except Exception as exc:  # reported to the parent, which would otherwise wait forever
+        outbox.put(("error", repr(exc)))
+        while inbox.get() is not None:  # let the parent finish routing
+            pass
+        return
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    outbox.put(("done", (tally.files, tally.decided, tally.latencies, peak, outcomes)))
 
 
-def _ingest_parallel(
-    url: str, schema: str | None, paths: Iterable[Path], batch: int, workers: int
-) -> tuple[_Tally, float]:
-    """Route every file to one of `workers` processes (`Router`), `batch` messages a chunk; the tally of
-    all and the largest worker's peak RSS in MB."""
+def ingest_parallel(
+    url: str,
+    schema: str | None,
+    paths: Iterable[Path],
+    *,
+    batch: int,
+    workers: int,
+    root: Path | None = None,
+    collect: bool = False,
+) -> tuple[_Tally, float, dict[str, FileOutcome]]:
+    """Ingest `paths` (in arrival order) with `workers` processes on PostgreSQL: this process reads each
+    file and routes it (`Router`) to a worker, `batch` messages a chunk (`Engine.ingest_many`). Returns the
+    tally of all, the largest worker's peak RSS in MB, and (when `collect`) each file's outcome by its path
+    relative to `root`."""
     context = _context()
     inboxes = [context.Queue(maxsize=8) for _ in range(workers)]
     outbox = context.Queue()
     procs = [
-        context.Process(target=_worker, args=(url, schema, batch, inboxes[i], outbox)) for i in range(workers)
+        context.Process(target=_worker, args=(url, schema, inboxes[i], outbox, collect))
+        for i in range(workers)
     ]
     for proc in procs:
         proc.start()
     route = Router(workers)
     chunks: list[list[tuple[bytes, str, dt.datetime | None]]] = [[] for _ in range(workers)]
-    for path in paths:
-        data = path.read_bytes()
-        target = route(data)
-        chunks[target].append((data, path.name, arrival_time(path)))
-        if len(chunks[target]) >= batch:
-            inboxes[target].put(chunks[target])
-            chunks[target] = []
-    for i, chunk in enumerate(chunks):
-        if chunk:
-            inboxes[i].put(chunk)
-        inboxes[i].put(None)
-    tally = _Tally()
-    peak = 0
-    for _ in procs:
-        files, decided, latencies, rss = outbox.get()
-        tally.files += files
-        tally.decided += decided
-        tally.latencies.extend(latencies)
-        peak = max(peak, rss)
-    for proc in procs:
-        proc.join()
-        if proc.exitcode != 0:
-            raise RuntimeError(f"a bench worker failed (exit code {proc.exitcode})")
-    return tally, peak / 1024
+    try:
+        for path in paths:
+            data = path.read_bytes()
+            target = route(data)
+            name = path.relative_to(root).as_posix() if root is not None else path.name
+            chunks[target].append((data, name, arrival_time(path)))
+            if len(chunks[target]) >= batch:
+                inboxes[target].put(chunks[target])
+                chunks[target] = []
+        for i, chunk in enumerate(chunks):
+            if chunk:
+                inboxes[i].put(chunk)
+            inboxes[i].put(None)
+        tally = _Tally()
+        peak = 0
+        outcomes: dict[str, FileOutcome] = {}
+        for _ in procs:
+            status, payload = outbox.get()
+            if status == "error":
+                raise RuntimeError(f"a bench worker failed: {payload}")
+            files, decided, latencies, rss, found = payload
+            tally.files += files
+            tally.decided += decided
+            tally.latencies.extend(latencies)
+            outcomes.update(found)
+            peak = max(peak, rss)
+    finally:
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+    return tally, peak / 1024, outcomes
 
 
 def run_bench(
@@ -273,7 +302,7 @@ def run_bench(
             started = time.perf_counter()
             if workers > 1:
                 store.dispose()
-                tally, peak_mb = _ingest_parallel(url, schema, paths, max(batch, 1), workers)
+                tally, peak_mb, _ = ingest_parallel(url, schema, paths, batch=max(batch, 1), workers=workers)
             else:
                 tally = _Tally()
                 _ingest_stream(Engine(store, Settings()), paths, max(batch, 1), tally)

@@ -204,6 +204,16 @@ def bench(
             "--url", help="PostgreSQL 地址（在其中新建 schema）/ PostgreSQL URL (a new schema is made)."
         ),
     ] = "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    batch: Annotated[
+        int,
+        typer.Option("--batch", metavar="N", help="每个事务的报文数 / messages a transaction (1: one each)."),
+    ] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", metavar="W", help="受理进程数（仅 PostgreSQL）/ intake processes (PostgreSQL)."
+        ),
+    ] = 1,
 ) -> None:
     """端到端批量受理基准：生成→受理→决定→回执。 End-to-end batch intake benchmark on a generated set."""
     from cbec.sim.bench import markdown, run_bench
@@ -214,9 +224,14 @@ def bench(
         )
     if lists < 1:
         _fail("CBEC-0005", "--lists 至少为 1", "--lists must be at least 1")
-    result = run_bench(lists, db, pg_url=url)
+    if batch < 1 or workers < 1:
+        _fail("CBEC-0005", "--batch 与 --workers 至少为 1", "--batch and --workers must be at least 1")
+    if workers > 1 and db != "postgresql":
+        _fail("CBEC-0005", "多个受理进程需要 PostgreSQL", "several workers need --db postgresql")
+    result = run_bench(lists, db, pg_url=url, batch=batch, workers=workers)
     typer.echo(
-        f"{result.database}: {result.lists} lists, {result.files} files in {result.seconds:.1f} s → "
+        f"{result.database} (batch {result.batch}, {result.workers} worker(s)): {result.lists} lists, "
+        f"{result.files} files in {result.seconds:.1f} s → "
         f"{result.lists_per_second:.1f} lists/s, {result.files_per_second:.0f} documents/s; decision p50 "
         f"{result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; peak RSS {result.peak_mb:.0f} MB"
     )
