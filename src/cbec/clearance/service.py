@@ -649,10 +649,11 @@ def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> 
     its lists) the buyers' quota rows, locked in a fixed order."""
     from sqlalchemy import tuple_
 
-    from cbec.store.models import QuotaRow
+    from cbec.store.models import QuotaRow, StockRow
 
     index = unit.ChunkIndex()
     quota: dict[tuple[str, int], datetime] = {}
+    stock: set[tuple[str, str]] = set()
     for message, moment in messages:
         index.covered_messages.add((message.code, message.guid))
         kind = KINDS.get(message.code)
@@ -669,6 +670,10 @@ def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> 
                 index.covered_waybills.add((code, number))
             if kind.name == "list" and (buyer := buyer_key(text(head, "buyerIdNumber"))):
                 quota.setdefault((buyer, moment.astimezone(CST).year), moment)
+            if kind.name == "list" and text(head, "tradeMode") == "1210":
+                ems_no = text(head, "emsNo") or ""
+                for line in document.children.get("InventoryList", []):
+                    stock.add((ems_no, text(line, "itemRecordNo") or ""))
     if index.covered_messages:
         index.known_messages = {
             (t, g)
@@ -722,6 +727,14 @@ def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> 
         for ledger in session.scalars(lock):
             index.quota[(ledger.buyer_key, ledger.year)] = ledger
         index.quota_missing = {pair for pair in buyers if pair not in index.quota}
+    if stock:  # bonded stock rows, locked in a fixed order (after the quota rows, as a decision does)
+        items = sorted(stock)
+        held_rows = select(StockRow).where(tuple_(StockRow.ems_no, StockRow.item_record_no).in_(items))
+        if session.get_bind().dialect.name == "postgresql":
+            held_rows = held_rows.order_by(StockRow.ems_no, StockRow.item_record_no).with_for_update()
+        for held in session.scalars(held_rows):
+            index.stock[(held.ems_no, held.item_record_no)] = held
+        index.stock_missing = {pair for pair in items if pair not in index.stock}
     session.info[unit.INDEX] = index
 
 

@@ -138,6 +138,9 @@ class ChunkIndex:
         #: quota rows locked for the chunk by (buyer_key, year); pairs known to have no row yet (SQLite)
         self.quota: dict[tuple[str, int], Any] = {}
         self.quota_missing: set[tuple[str, int]] = set()
+        #: bonded stock rows locked for the chunk by (ems_no, item_record_no); pairs with no row yet
+        self.stock: dict[tuple[str, str], Any] = {}
+        self.stock_missing: set[tuple[str, str]] = set()
         #: the keys preloaded: only these are answered from the index
         self.covered_keys: set[tuple[str, str]] = set()
         self.covered_orders: set[tuple[str, str]] = set()
