@@ -286,8 +286,13 @@ class Engine:
             signature_code=signature_code,
             outcome="accepted",
         )
-        session.add(row)
-        session.flush()
+        new_id = chunk.next_id("messages") if chunk is not None else None
+        if new_id is not None:
+            row.id = new_id  # allocated for the chunk: no insert round trip now, one batch at the end
+            session.add(row)
+        else:
+            session.add(row)
+            session.flush()
         session.info["trigger"] = row.id  # every receipt this arrival produces is kept under it
         unit.remember(session, row.id, message)
         if chunk is not None:
@@ -459,9 +464,14 @@ class Engine:
             created_at=moment,
             updated_at=moment,
         )
-        session.add(stored)
-        session.flush()
         chunk = unit.index(session)
+        new_id = chunk.next_id("documents") if chunk is not None else None
+        if new_id is not None:
+            stored.id = new_id
+            session.add(stored)
+        else:
+            session.add(stored)
+            session.flush()
         if chunk is not None:
             chunk.add(stored)
         for line_name in ("OrderList", "InventoryList", "InvtRefundList", "DeliveryList"):
@@ -735,7 +745,33 @@ def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> 
         for held in session.scalars(held_rows):
             index.stock[(held.ems_no, held.item_record_no)] = held
         index.stock_missing = {pair for pair in items if pair not in index.stock}
+    documents = sum(len(m.documents) for m, _moment in messages if m.code in KINDS)
+    index.ids = {"messages": _allocate(session, "messages", len(messages))}
+    index.ids["documents"] = _allocate(session, "documents", documents)
     session.info[unit.INDEX] = index
+
+
+def _allocate(session: Session, table: str, count: int) -> list[int]:
+    """`count` ids for new rows of `table`, handed out lowest first (`list.pop` from the end).
+
+    PostgreSQL: taken from the table's sequence in one statement (ids left unused are a gap, as a rolled-back
+    insert leaves one). SQLite: the ids it would give itself (max + 1 …): the chunk holds the write lock, so
+    nobody else inserts meanwhile."""
+    if count <= 0:
+        return []
+    from sqlalchemy import text as sql
+
+    if session.get_bind().dialect.name == "postgresql":
+        ids = session.scalars(
+            sql(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"),
+            {"n": count},
+        ).all()
+        return sorted(ids, reverse=True)
+    if session.get_bind().dialect.name != "sqlite":
+        return []
+    session.flush()
+    top = session.scalar(sql(f"SELECT coalesce(max(id), 0) FROM {table}")) or 0
+    return list(range(top + count, top, -1))
 
 
 def keep_notice(

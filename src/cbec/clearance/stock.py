@@ -180,16 +180,16 @@ def move(
         assert row is not None
         row.qty += sign * qty
         row.updated_at = moment
-        session.add(
-            StockMovementRow(
-                ems_no=ems_no,
-                item_record_no=item,
-                qty=sign * qty,
-                kind=kind,
-                document_id=document_id,
-                reference=None,
-                at=moment,
-            )
+        unit.add_row(
+            session,
+            StockMovementRow,
+            ems_no=ems_no,
+            item_record_no=item,
+            qty=sign * qty,
+            kind=kind,
+            document_id=document_id,
+            reference=None,
+            at=moment,
         )
 
 

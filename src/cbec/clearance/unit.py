@@ -146,6 +146,13 @@ class ChunkIndex:
         self.covered_orders: set[tuple[str, str]] = set()
         self.covered_waybills: set[tuple[str, str]] = set()
         self.covered_messages: set[tuple[str, str]] = set()
+        #: ids handed out to new messages and documents without a round trip each (`next_id`)
+        self.ids: dict[str, list[int]] = {}
+
+    def next_id(self, table: str) -> int | None:
+        """The next id allocated for `table` ("messages", "documents"), or None when none is left."""
+        free = self.ids.get(table)
+        return free.pop() if free else None
 
     def stored_before(self, msg_type: str, guid: str) -> bool | None:
         """Whether a message (msg_type, guid) is already stored; None when the index cannot tell."""
