@@ -366,7 +366,7 @@ def _list_answer(
     info: str,
     moment: datetime,
 ) -> Answer:
-    row = session.get(MessageRow, listing.message_id)
+    row = unit.message_row(session, MessageRow, listing.message_id)
     return engine._answer(
         session, row, listing, KINDS["CEB621"], inventory, status, info, moment, listing.doc_key
     )

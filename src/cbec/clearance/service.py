@@ -287,9 +287,10 @@ class Engine:
             outcome="accepted",
         )
         new_id = chunk.next_id("messages") if chunk is not None else None
-        if new_id is not None:
+        if chunk is not None and new_id is not None:
             row.id = new_id  # allocated for the chunk: no insert round trip now, one batch at the end
             session.add(row)
+            chunk.messages[new_id] = row
         else:
             session.add(row)
             session.flush()

@@ -146,6 +146,8 @@ class ChunkIndex:
         self.covered_orders: set[tuple[str, str]] = set()
         self.covered_waybills: set[tuple[str, str]] = set()
         self.covered_messages: set[tuple[str, str]] = set()
+        #: the chunk's new message rows by id (pending until the chunk flushes: not in the identity map)
+        self.messages: dict[int, Any] = {}
         #: ids handed out to new messages and documents without a round trip each (`next_id`)
         self.ids: dict[str, list[int]] = {}
 
@@ -215,3 +217,12 @@ class ChunkIndex:
 def index(session: Session) -> ChunkIndex | None:
     found: ChunkIndex | None = session.info.get(INDEX)
     return found
+
+
+def message_row(session: Session, model: Any, message_id: int) -> Any:
+    """The message row `message_id`: the chunk's own new rows without a query (nor the flush one would
+    set off), else `session.get`."""
+    chunk = index(session)
+    if chunk is not None and (found := chunk.messages.get(message_id)) is not None:
+        return found
+    return session.get(model, message_id)
