@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,9 @@ class Settings:
     certified_platforms: frozenset[str] = frozenset()
     #: extra decision hook (risk engine); runs after the random inspection draw
     hook: DecisionHook | None = None
+    #: take messages that arrive together from several threads in one transaction (`Engine.ingest`);
+    #: CBEC_GROUP_COMMIT=1. Off by default: one transaction a message.
+    group_commit: bool = False
     #: signatures are always verified and the result archived; "enforce" also refuses a document whose
     #: signature does not verify (-621029 …). Registered certificates come with the enterprise registry.
     signatures: str = "record"
@@ -88,6 +92,7 @@ class Settings:
                 "CBEC_INSPECTION_RATE must be within 0..1",
                 code="CBEC-0402",
             )
+        settings.group_commit = env.get("CBEC_GROUP_COMMIT", "") in ("1", "true", "yes")
         platforms = env.get("CBEC_CERTIFIED_PLATFORMS", "")
         settings.certified_platforms = frozenset(p.strip() for p in platforms.split(",") if p.strip())
         signatures = env.get("CBEC_SIGNATURES", "record")
@@ -171,11 +176,20 @@ class Engine:
         self.settings = settings or Settings()
         #: messages parsed at arrival, by message id, so a later decision need not parse them again
         self.nodes = unit.NodeCache()
+        self._group = _GroupCommit(self)
 
     # -- intake -----------------------------------------------------------------------------------------
 
     def ingest(self, data: bytes, *, source: str | None = None, now: datetime | None = None) -> IngestResult:
-        """Take one message (XML, DxpMsg or the JSON form) and answer it; idempotent on the root guid."""
+        """Take one message (XML, DxpMsg or the JSON form) and answer it; idempotent on the root guid.
+
+        With `Settings.group_commit`, calls that arrive together from several threads (an HTTP server's
+        thread pool) are taken in one transaction (`ingest_many`), each still judged on its own."""
+        if self.settings.group_commit:
+            return self._group.submit(Intake(data, source, now))
+        return self._ingest_one(data, source, now)
+
+    def _ingest_one(self, data: bytes, source: str | None, now: datetime | None) -> IngestResult:
         moment = _now(now)
         try:
             message, problems, business = _read(data)
@@ -194,8 +208,16 @@ class Engine:
         chunk makes written with one insert per table, and the messages of the chunk not parsed twice.
 
         If anything fails, the chunk's transaction is rolled back and every message of it is ingested again
-        one by one with `ingest`, so one bad message loses nothing of the others (its own error is raised
-        as `ingest` raises it, after the messages before it are committed)."""
+        one by one, so one bad message loses nothing of the others: all the others are committed, then the
+        first error is raised as `ingest` would raise it."""
+        outcomes = self._many(items)
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                raise outcome
+        return [o for o in outcomes if isinstance(o, IngestResult)]
+
+    def _many(self, items: Sequence[Intake]) -> list[IngestResult | Exception]:
+        """`ingest_many`, with each message's error (after the fallback) in its place instead of raised."""
         read: list[tuple[Intake, datetime, tuple[Message, list[Problem], bytes | None] | CebError]] = []
         for item in items:
             moment = _now(item.now)
@@ -203,7 +225,7 @@ class Engine:
                 read.append((item, moment, _read(item.data)))
             except CebError as exc:
                 read.append((item, moment, exc))
-        results: list[IngestResult] = []
+        results: list[IngestResult | Exception] = []
         try:
             with self.store.transaction() as session:
                 unit.begin(session, self.nodes)
@@ -219,9 +241,15 @@ class Engine:
                     )
                 done = unit.finish(session)
         except Exception:
-            return [self.ingest(item.data, source=item.source, now=item.now) for item in items]
+            return [self._try_one(item) for item in items]
         self.nodes.update(done)
         return results
+
+    def _try_one(self, item: Intake) -> IngestResult | Exception:
+        try:
+            return self._ingest_one(item.data, item.source, item.now)
+        except Exception as exc:
+            return exc
 
     def _ingest(
         self,
@@ -652,6 +680,51 @@ class Engine:
 
         with self.store.transaction() as session:
             return expire(self, session, _now(now))
+
+
+class _GroupCommit:
+    """Group commit for `Engine.ingest` called from many threads at once: one thread at a time leads,
+    taking every message waiting (as many as the server has threads) through `Engine.ingest_many` in one
+    transaction; the others wait for their answers, and one of those still waiting leads next. A message's
+    error is raised in the thread that sent it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.turn = threading.Condition()
+        self.waiting: list[_Ticket] = []
+        self.leading = False
+
+    def submit(self, item: Intake) -> IngestResult:
+        ticket = _Ticket(item)
+        with self.turn:
+            self.waiting.append(ticket)
+            while ticket.outcome is None and self.leading:
+                self.turn.wait()
+            batch: list[_Ticket] = []
+            if ticket.outcome is None:  # nobody leads and ours is not done: lead, with all that wait
+                self.leading = True
+                batch, self.waiting = self.waiting, []
+        if batch:
+            try:
+                outcomes: list[IngestResult | Exception] = self.engine._many([t.item for t in batch])
+            except Exception as exc:  # reading failed before any transaction: everyone gets the error
+                outcomes = [exc] * len(batch)
+            with self.turn:
+                for waiting, outcome in zip(batch, outcomes, strict=True):
+                    waiting.outcome = outcome
+                self.leading = False
+                self.turn.notify_all()
+        result = ticket.outcome
+        assert result is not None
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+
+@dataclass
+class _Ticket:
+    item: Intake
+    outcome: IngestResult | Exception | None = None
 
 
 def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> None:
