@@ -312,3 +312,34 @@ def _tree_rss_mb(pid: int) -> float:
         except OSError:
             continue
     return peak / 1024
+
+
+def markdown(result: HttpResult) -> str:
+    """A BENCHMARKS.md section for an HTTP intake run, with machine, date, commit and method."""
+    import datetime as dt
+
+    from cbec.sim.bench import git_commit, machine
+
+    r = result
+    lines = [
+        "",
+        f"## End-to-end HTTP intake (`cbec bench --http`) — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M UTC}",
+        "",
+        f"- Machine: {machine()}; server, client and database on the same machine",
+        f"- Commit: {git_commit()}",
+        f"- Method: `cbec bench --http`: N fault-free lists generated; uvicorn with {r.server_workers} "
+        "worker processes serves `POST /api/v1/messages` over a fresh database"
+        + (" with group commit (`CBEC_GROUP_COMMIT=1`)" if r.group_commit else ", one transaction a message")
+        + f"; a separate client process (httpx, {r.concurrency} requests in flight; a trade's four "
+        "documents one after another, trades overlapping) sends the first 60 % of the files as fast as "
+        "they are taken (peak), then the rest paced at half the peak message rate, timing the request that "
+        "decided each list.",
+        "",
+        "| database | lists | peak lists/s | peak documents/s | half-peak load | decision p50 | decision p99 "
+        "| undecided | errors | server peak RSS |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {r.database} | {r.lists:,} | {r.lists_per_second:,.1f} | {r.files_per_second:,.0f} | "
+        f"{r.load_rate:,.0f} msg/s | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.undecided} | {r.errors} | "
+        f"{r.server_peak_mb:.0f} MB |",
+    ]
+    return "\n".join(lines) + "\n"
