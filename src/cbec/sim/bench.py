@@ -50,6 +50,15 @@ class BenchResult:
     peak_mb: float
     batch: int = 1
     workers: int = 1
+    #: CPU seconds of the intake process(es) and of their database server processes (PostgreSQL backends)
+    cpu_seconds: float = 0.0
+    db_cpu_seconds: float = 0.0
+
+    @property
+    def lists_per_cpu_second(self) -> float:
+        """Lists per CPU second of intake and database together: what the code costs, whatever else runs."""
+        used = self.cpu_seconds + self.db_cpu_seconds
+        return self.lists / used if used > 0 else 0.0
 
     @property
     def lists_per_second(self) -> float:
@@ -119,6 +128,26 @@ class _Tally:
     files: int = 0
     decided: int = 0
     latencies: list[float] = field(default_factory=list)
+    cpu: float = 0.0
+    db_cpu: float = 0.0
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _backend_cpu(store: Store) -> float:
+    """CPU seconds so far of this process's PostgreSQL backend (same machine; /proc), 0 elsewhere."""
+    if store.dialect != "postgresql":
+        return 0.0
+    try:
+        with store.engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _ingest_stream(engine: Engine, paths: Iterable[Path], batch: int, tally: _Tally) -> None:
@@ -140,12 +169,15 @@ def _ingest_stream(engine: Engine, paths: Iterable[Path], batch: int, tally: _Ta
         tally.files += len(chunk)
         chunk.clear()
 
+    cpu, db_cpu = _own_cpu(), _backend_cpu(engine.store)
     for path in paths:
         chunk.append(Intake(path.read_bytes(), path.name, arrival_time(path)))
         if len(chunk) >= batch:
             run()
     if chunk:
         run()
+    tally.cpu += _own_cpu() - cpu
+    tally.db_cpu += _backend_cpu(engine.store) - db_cpu
 
 
 _ORDER_NO = re.compile(rb"orderNo>([^<]*)<")
@@ -193,6 +225,7 @@ def _worker(url: str, schema: str | None, inbox: Any, outbox: Any, collect: bool
         engine = Engine(store, Settings())
         tally = _Tally()
         outcomes: dict[str, FileOutcome] = {}
+        cpu, db_cpu = _own_cpu(), _backend_cpu(store)
         while True:
             chunk = inbox.get()
             if chunk is None:
@@ -208,6 +241,7 @@ def _worker(url: str, schema: str | None, inbox: Any, outbox: Any, collect: bool
                     statuses = tuple((a.receipt_type, a.status) for a in result.answers)
                     outcomes[source] = FileOutcome(result.outcome, result.message_type, statuses)
             tally.files += len(chunk)
+        tally.cpu, tally.db_cpu = _own_cpu() - cpu, _backend_cpu(store) - db_cpu
         store.dispose()
     except Exception as exc:  # reported to the parent, which would otherwise wait forever
         outbox.put(("error", repr(exc)))
@@ -215,7 +249,9 @@ def _worker(url: str, schema: str | None, inbox: Any, outbox: Any, collect: bool
             pass
         return
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    outbox.put(("done", (tally.files, tally.decided, tally.latencies, peak, outcomes)))
+    outbox.put(
+        ("done", (tally.files, tally.decided, tally.latencies, peak, outcomes, tally.cpu, tally.db_cpu))
+    )
 
 
 def ingest_parallel(
@@ -263,7 +299,9 @@ def ingest_parallel(
             status, payload = outbox.get()
             if status == "error":
                 raise RuntimeError(f"a bench worker failed: {payload}")
-            files, decided, latencies, rss, found = payload
+            files, decided, latencies, rss, found, cpu, db_cpu = payload
+            tally.cpu += cpu
+            tally.db_cpu += db_cpu
             tally.files += files
             tally.decided += decided
             tally.latencies.extend(latencies)
@@ -328,6 +366,8 @@ def run_bench(
         peak_mb,
         batch,
         workers,
+        tally.cpu,
+        tally.db_cpu,
     )
 
 
@@ -378,16 +418,19 @@ def markdown(results: list[BenchResult]) -> str:
         "(`Engine.ingest_many`, each judged on its own). workers W > 1 (PostgreSQL): this process routes "
         "each file to one of W intake processes by trade and buyer (`Router`). Latency: the ingest call "
         "(batch 1) or the chunk (batch N: the time until the chunk commits) that decided a list. Peak RSS: "
-        "the intake process (the largest worker), generation excluded.",
+        "the intake process (the largest worker), generation excluded. CPU: user+system seconds of the "
+        "intake process(es) and of their PostgreSQL backends (/proc), so lists per CPU second does not "
+        "depend on what else the machine runs.",
         "",
         "| database | batch | workers | lists | files | seconds | lists/s | documents/s | decision p50 "
-        "| decision p99 | peak RSS |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| decision p99 | peak RSS | CPU s (intake + db) | lists per CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.database} | {r.batch} | {r.workers} | {r.lists:,} | {r.files:,} | {r.seconds:.1f} | "
             f"{r.lists_per_second:,.1f} | {r.files_per_second:,.0f} | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms "
-            f"| {r.peak_mb:.0f} MB |"
+            f"| {r.peak_mb:.0f} MB | {r.cpu_seconds:.1f} + {r.db_cpu_seconds:.1f} | "
+            f"{r.lists_per_cpu_second:,.0f} |"
         )
     return "\n".join(lines) + "\n"

@@ -261,7 +261,9 @@ def bench(
         f"{result.database} (batch {result.batch}, {result.workers} worker(s)): {result.lists} lists, "
         f"{result.files} files in {result.seconds:.1f} s → "
         f"{result.lists_per_second:.1f} lists/s, {result.files_per_second:.0f} documents/s; decision p50 "
-        f"{result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; peak RSS {result.peak_mb:.0f} MB"
+        f"{result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; peak RSS {result.peak_mb:.0f} MB; CPU "
+        f"{result.cpu_seconds:.1f} s + database {result.db_cpu_seconds:.1f} s → "
+        f"{result.lists_per_cpu_second:,.0f} lists per CPU second"
     )
     if write is not None:
         with write.open("a", encoding="utf-8") as fh:
