@@ -268,3 +268,13 @@ def test_group_commit_answers_each_thread_as_one_by_one_would(
     finally:
         one.dispose()
         group.dispose()
+
+
+def test_the_parsed_message_cache_is_bounded() -> None:
+    from cbec.ceb.examples import order_311
+    from cbec.clearance.unit import NodeCache
+
+    cache = NodeCache(size=3)
+    message = order_311(1)
+    cache.update({n: message for n in range(5)})
+    assert len(cache) == 3 and cache.get(0) is None and cache.get(4) is message

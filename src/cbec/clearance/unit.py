@@ -16,6 +16,7 @@ back to the ORM, `node_of` parses, as before.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -36,16 +37,19 @@ class NodeCache:
     def __init__(self, size: int = 4096) -> None:
         self.size = size
         self._items: OrderedDict[int, Message] = OrderedDict()
+        self._lock = threading.Lock()  # an API server's threads share the engine
 
     def get(self, message_id: int) -> Message | None:
-        return self._items.get(message_id)
+        with self._lock:
+            return self._items.get(message_id)
 
     def update(self, items: dict[int, Message]) -> None:
-        for key, message in items.items():
-            self._items[key] = message
-            self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        with self._lock:
+            for key, message in items.items():
+                self._items[key] = message
+                self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._items)
