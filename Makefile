@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint typecheck unit bench clean
+.PHONY: venv run test lint typecheck unit bench bench-growth clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -33,10 +33,22 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+# About 10 minutes on a quiet 2-core machine: the message standard, then end-to-end intake — one message a
+# transaction (the earlier method, for comparison), in chunks of 200, with two PostgreSQL workers, over HTTP.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --write BENCHMARKS.md
 	$(BIN)/cbec bench --db sqlite --lists 1000 --write BENCHMARKS.md
 	$(BIN)/cbec bench --db postgresql --lists 1000 --write BENCHMARKS.md
+	$(BIN)/cbec bench --db sqlite --lists 10000 --batch 200 --write BENCHMARKS.md
+	$(BIN)/cbec bench --db postgresql --lists 10000 --batch 200 --write BENCHMARKS.md
+	$(BIN)/cbec bench --db postgresql --lists 10000 --batch 200 --workers 2 --write BENCHMARKS.md
+	$(BIN)/cbec bench --db postgresql --lists 3000 --http --workers 2 --write BENCHMARKS.md
+
+# Growth: throughput and memory at 10 k and 100 k lists (about 20 minutes); 1 M lists by hand:
+#   cbec bench --db postgresql --lists 1000000 --batch 200 --workers 2 --write BENCHMARKS.md
+bench-growth: $(STAMP)
+	$(BIN)/cbec bench --db postgresql --lists 10000 --batch 200 --workers 2 --write BENCHMARKS.md
+	$(BIN)/cbec bench --db postgresql --lists 100000 --batch 200 --workers 2 --write BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

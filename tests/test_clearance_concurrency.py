@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from cbec.ceb.examples import ceb311, ceb411, ceb511, ceb621
 from cbec.clearance import documents
-from cbec.clearance.service import Engine, IngestResult
+from cbec.clearance.service import Engine, IngestResult, Intake
 from cbec.store.db import Store
 from cbec.store.models import DocumentRow, QuotaEntryRow, QuotaRow
 from clearance_helpers import (
@@ -77,8 +77,9 @@ def open_store(store: Store) -> Iterator[Callable[[], Store]]:
         other.dispose()
 
 
-def _race(workers: list[Engine], messages: list[bytes]) -> list[IngestResult]:
-    """Ingest `messages` spread over the workers' threads, all starting at once; re-raise any error."""
+def _race(workers: list[Engine], messages: list[bytes], chunked: bool = False) -> list[IngestResult]:
+    """Ingest `messages` spread over the workers' threads, all starting at once; re-raise any error.
+    `chunked`: each worker takes its share in one transaction (`Engine.ingest_many`)."""
     barrier = threading.Barrier(len(workers))
     results: list[IngestResult] = []
     errors: list[BaseException] = []
@@ -87,6 +88,11 @@ def _race(workers: list[Engine], messages: list[bytes]) -> list[IngestResult]:
     def work(engine: Engine, share: list[bytes]) -> None:
         try:
             barrier.wait(timeout=30)
+            if chunked:
+                many = engine.ingest_many([Intake(data, "race", NOW) for data in share])
+                with lock:
+                    results.extend(many)
+                return
             for data in share:
                 result = engine.ingest(data, source="race", now=NOW)
                 with lock:
@@ -109,8 +115,9 @@ def _race(workers: list[Engine], messages: list[bytes]) -> list[IngestResult]:
     return results
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["one-by-one", "chunks"])
 def test_concurrent_lists_of_one_buyer_never_exceed_the_annual_limit(
-    store: Store, open_store: Callable[[], Store], tmp_path: Path
+    store: Store, open_store: Callable[[], Store], tmp_path: Path, chunked: bool
 ) -> None:
     load_positive_list(store, tmp_path)
     setup = Engine(store)
@@ -127,7 +134,7 @@ def test_concurrent_lists_of_one_buyer_never_exceed_the_annual_limit(
             ingest_all(setup, [m for t in trades for m in (ceb311(t), ceb411(t), ceb621(t))])
             racing = [wire(ceb511(t)) for t in trades]
 
-        results = _race(workers, racing)
+        results = _race(workers, racing, chunked)
 
         assert len(results) == LISTS and all(r.outcome == "accepted" for r in results)
         answers = [a for r in results for a in r.answers]

@@ -107,7 +107,7 @@ def _with_search_path(url: str, schema: str) -> str:
     return f"{url}{separator}options={quote(f'-csearch_path={schema}', safe='')}"
 
 
-def _start(url: str, inbox: Path, outbox: Path, home: Path) -> subprocess.Popen[bytes]:
+def _start(url: str, inbox: Path, outbox: Path, home: Path, batch: int = 1) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "CBEC_DATABASE_URL": url,
@@ -116,7 +116,7 @@ def _start(url: str, inbox: Path, outbox: Path, home: Path) -> subprocess.Popen[
         "COLUMNS": "200",
     }
     return subprocess.Popen(
-        [str(CBEC), "ingest", str(inbox), "--outbox", str(outbox)],
+        [str(CBEC), "ingest", str(inbox), "--outbox", str(outbox), "--batch", str(batch)],
         cwd=home,
         env=env,
         stdout=subprocess.PIPE,
@@ -128,7 +128,10 @@ def _receipt_files(outbox: Path) -> list[Path]:
     return list(outbox.glob("*.xml")) if outbox.is_dir() else []
 
 
-def test_a_killed_batch_run_again_processes_every_message_once(database: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [1, 10], ids=["one-by-one", "batch-10"])
+def test_a_killed_batch_run_again_processes_every_message_once(
+    database: str, tmp_path: Path, chunk: int
+) -> None:
     assert CBEC.is_file(), f"the cbec script is not next to {sys.executable}"
     store = Store(url=database)
     load_positive_list(store, tmp_path)
@@ -136,7 +139,7 @@ def test_a_killed_batch_run_again_processes_every_message_once(database: str, tm
     home.mkdir()
     files = _write_batch(inbox)
 
-    first = _start(database, inbox, outbox, home)
+    first = _start(database, inbox, outbox, home, chunk)
     deadline = time.monotonic() + 60
     while len(_receipt_files(outbox)) < KILL_AFTER and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -147,7 +150,7 @@ def test_a_killed_batch_run_again_processes_every_message_once(database: str, tm
         halfway = session.scalar(select(func.count()).select_from(MessageRow))
     assert halfway is not None and 0 < halfway < len(files), halfway
 
-    second = _start(database, inbox, outbox, home)
+    second = _start(database, inbox, outbox, home, chunk)
     out, err = second.communicate(timeout=120)
     assert second.returncode == 0, err.decode(errors="replace")
     summary = out.decode()

@@ -3,8 +3,11 @@
 Before the engine sees a message: its `BaseTransfer/copCode` must be the sender (the spec requires it);
 a sender on the register must hold a role that declares the message type; the sender must be a party to
 every document it declares and to every stored document it changes, deletes, cancels or returns. Lists,
-cancellations and returns are then judged against the sender's registered certificates
+cancellations and returns of a registered sender are then judged against its registered certificates
 (`cbec.certificates.trusted_for`), so an unsigned or foreign-signed one is refused with its official code.
+A sender known only to an in-memory key mapping (`create_app(api_keys=…)`: tests, embedding, benchmarks)
+has no register entry: neither its roles nor its certificates are judged, and signatures follow
+`CBEC_SIGNATURES` as for file intake.
 A refusal stores nothing; an unreadable message goes on to the engine, which answers it with CEB900.
 """
 
@@ -142,7 +145,8 @@ def admit(store: Store, engine: Engine, data: bytes, cop_code: str, *, source: s
                 "报文中的单证不属于本企业（本企业不是其当事方，或其变更、删除、撤销、退货的单证属于他人）",
                 "the message declares or acts on documents the caller is no party to",
             )
-        if message is None or message.code in SIGNED_DECLARATIONS:
+        registered = session.get(EnterpriseRow, cop_code) is not None
+        if registered and (message is None or message.code in SIGNED_DECLARATIONS):
             trusted = trusted_for(session, cop_code)
     result = engine.ingest(data, source=source, trusted=trusted)
     log.info(

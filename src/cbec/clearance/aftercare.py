@@ -24,7 +24,7 @@ from cbec.ceb.receipts import (
     build_tax_status,
     format_return_info,
 )
-from cbec.clearance import stock
+from cbec.clearance import stock, unit
 from cbec.clearance.documents import KINDS, text
 from cbec.store.models import (
     DocumentLineRow,
@@ -58,7 +58,7 @@ def _answer(
 ) -> Answer:
     from cbec.clearance.decide import node_of
 
-    row = session.get(MessageRow, doc.message_id)
+    row = unit.message_row(session, MessageRow, doc.message_id)
     kind = KINDS["CEB623"] if doc.kind == "cancel" else KINDS["CEB625"]
     return engine._answer(session, row, doc, kind, node_of(session, doc), status, info, moment, doc.doc_key)
 

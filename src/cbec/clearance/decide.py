@@ -21,7 +21,7 @@ from cbec.ceb.model import Node
 from cbec.ceb.receipts import ReturnInfoPart, TaxBill, TaxLine, build_tax_bill, format_return_info
 from cbec.clearance import compare as compare_rules
 from cbec.clearance import limits as limit_rules
-from cbec.clearance import reference, stock
+from cbec.clearance import reference, stock, unit
 from cbec.clearance.documents import KINDS, Kind
 from cbec.clearance.reasons import Reason
 from cbec.clearance.tax import compute_tax
@@ -61,6 +61,12 @@ class Companions:
 
 
 def _live(session: Session, kind: str, **keys: str | None) -> DocumentRow | None:
+    index = unit.index(session)
+    if index is not None:
+        covered, row = index.live(kind, keys)
+        if covered:
+            found: DocumentRow | None = row
+            return found
     query = select(DocumentRow).where(
         DocumentRow.kind == kind, DocumentRow.current.is_(True), DocumentRow.status.in_(("accepted",))
     )
@@ -111,6 +117,11 @@ def decide_waiting(
 
 
 def _waiting(session: Session, **keys: str | None) -> list[DocumentRow]:
+    index = unit.index(session)
+    if index is not None:
+        covered, rows = index.waiting(keys)
+        if covered:
+            return list(rows)
     query = select(DocumentRow).where(
         DocumentRow.kind == "list", DocumentRow.current.is_(True), DocumentRow.status == "waiting"
     )
@@ -120,12 +131,16 @@ def _waiting(session: Session, **keys: str | None) -> list[DocumentRow]:
 
 
 def node_of(session: Session, doc: DocumentRow) -> Node:
-    """The document's typed node, read back from the archived message bytes."""
-    raw = session.get(MessageRow, doc.message_id)
-    assert raw is not None
-    from cbec.clearance.service import load_message
+    """The document's typed node: the message parsed at its arrival when this process still holds it
+    (`unit.recall`), else read back from the archived message bytes."""
+    message = unit.recall(session, doc.message_id)
+    if message is None:
+        raw = session.get(MessageRow, doc.message_id)
+        assert raw is not None
+        from cbec.clearance.service import load_message
 
-    return load_message(raw.raw).documents[doc.position - 1]
+        message = load_message(raw.raw)
+    return message.documents[doc.position - 1]
 
 
 def decide(
@@ -189,6 +204,17 @@ def decide(
 
 def _lock_quota(session: Session, key: str, year: int, moment: datetime) -> QuotaRow:
     """The buyer's ledger row for the year, locked for this transaction; created at 0 when new."""
+    index = unit.index(session)
+    if index is not None:
+        locked: QuotaRow | None = index.quota.get((key, year))
+        if locked is not None:
+            return locked
+        if (key, year) in index.quota_missing:  # SQLite: known to have no row; the write lock is held
+            index.quota_missing.discard((key, year))
+            created = QuotaRow(buyer_key=key, year=year, used=Decimal("0"), updated_at=moment)
+            session.add(created)
+            index.quota[(key, year)] = created
+            return created
     query = select(QuotaRow).where(QuotaRow.buyer_key == key, QuotaRow.year == year)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -225,15 +251,15 @@ def release(
         stock.move(session, inventory, listing.id, "release", moment)
     quota.used = quota.used + counted
     quota.updated_at = moment
-    session.add(
-        QuotaEntryRow(
-            buyer_key=quota.buyer_key,
-            year=quota.year,
-            document_id=listing.id,
-            amount=counted,
-            kind="release",
-            at=moment,
-        )
+    unit.add_row(
+        session,
+        QuotaEntryRow,
+        buyer_key=quota.buyer_key,
+        year=quota.year,
+        document_id=listing.id,
+        amount=counted,
+        kind="release",
+        at=moment,
     )
     listing.status = "released"
     listing.released_at = moment
@@ -281,21 +307,21 @@ def _tax_bill(
         customs_code=str(values.get("customsCode") or "") or None,
     )
     message = build_tax_bill(bill, time=moment.astimezone(CST))
-    session.add(
-        TaxBillRow(
-            document_id=listing.id,
-            invt_no=listing.invt_no,
-            tax_no=tax_no,
-            path=tax.path,
-            customs_tax=tax.customs_tax,
-            value_added_tax=tax.value_added_tax,
-            consumption_tax=tax.consumption_tax,
-            status="1",
-            lines=[{k: str(v) for k, v in line.values().items()} for line in tax.lines],
-            payable_from=moment + timedelta(days=PAYABLE_FROM_DAY - 1),
-            payable_until=moment + timedelta(days=PAYABLE_UNTIL_DAY),
-            created_at=moment,
-        )
+    unit.add_row(
+        session,
+        TaxBillRow,
+        document_id=listing.id,
+        invt_no=listing.invt_no,
+        tax_no=tax_no,
+        path=tax.path,
+        customs_tax=tax.customs_tax,
+        value_added_tax=tax.value_added_tax,
+        consumption_tax=tax.consumption_tax,
+        status="1",
+        lines=[{k: str(v) for k, v in line.values().items()} for line in tax.lines],
+        payable_from=moment + timedelta(days=PAYABLE_FROM_DAY - 1),
+        payable_until=moment + timedelta(days=PAYABLE_UNTIL_DAY),
+        created_at=moment,
     )
     return keep_notice(
         session,
@@ -340,7 +366,7 @@ def _list_answer(
     info: str,
     moment: datetime,
 ) -> Answer:
-    row = session.get(MessageRow, listing.message_id)
+    row = unit.message_row(session, MessageRow, listing.message_id)
     return engine._answer(
         session, row, listing, KINDS["CEB621"], inventory, status, info, moment, listing.doc_key
     )

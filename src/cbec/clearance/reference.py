@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cbec.ceb.dxp import CST
 from cbec.ceb.model import Node
 from cbec.clearance import positive_list as plist
+from cbec.clearance import unit
 from cbec.clearance.rates import RateTable, default_rate_table, load_rate_table
 from cbec.clearance.reasons import Reason
 from cbec.store.models import DocumentRow, ReferenceRow
@@ -75,17 +76,30 @@ def load(session: Session, kind: str, path: Path, now: datetime | None = None) -
     )
     session.add(row)
     session.flush()
+    cache = unit.reference_cache(session)
+    if cache is not None:
+        cache.clear()
     return row
 
 
 def _active(session: Session, kind: str) -> list[tuple[int, str, str]]:
-    """(id, sha256, name) of the active rows of a kind, oldest first — without fetching the contents."""
+    """(id, sha256, name) of the active rows of a kind, oldest first — without fetching the contents.
+
+    Asked once per intake transaction (`unit.reference_cache`): a chunk of messages decides with the
+    versions active when it began, as a single message always did."""
+    cache = unit.reference_cache(session)
+    if cache is not None and kind in cache:
+        found: list[tuple[int, str, str]] = cache[kind]
+        return found
     rows = session.execute(
         select(ReferenceRow.id, ReferenceRow.sha256, ReferenceRow.name)
         .where(ReferenceRow.kind == kind, ReferenceRow.active.is_(True))
         .order_by(ReferenceRow.id)
     ).all()
-    return [(row.id, row.sha256, row.name) for row in rows]
+    active = [(row.id, row.sha256, row.name) for row in rows]
+    if cache is not None:
+        cache[kind] = active
+    return active
 
 
 #: parsed reference files by content hash: every decision consults them, so they are parsed once

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import threading
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from cbec.ceb.receipts import (
     receipt_message,
 )
 from cbec.ceb.render import render
+from cbec.clearance import unit
 from cbec.clearance.documents import KINDS, Kind, business_key, buyer_key, decimal, head_of, text
 from cbec.clearance.reasons import Reason
 from cbec.store.db import Store
@@ -68,6 +70,9 @@ class Settings:
     certified_platforms: frozenset[str] = frozenset()
     #: extra decision hook (risk engine); runs after the random inspection draw
     hook: DecisionHook | None = None
+    #: take messages that arrive together from several threads in one transaction (`Engine.ingest`);
+    #: CBEC_GROUP_COMMIT=1. Off by default: one transaction a message.
+    group_commit: bool = False
     #: signatures are always verified and the result archived; "enforce" also refuses a document whose
     #: signature does not verify (-621029 …). Registered certificates come with the enterprise registry.
     signatures: str = "record"
@@ -92,6 +97,7 @@ class Settings:
                 "CBEC_INSPECTION_RATE must be within 0..1",
                 code="CBEC-0402",
             )
+        settings.group_commit = env.get("CBEC_GROUP_COMMIT", "") in ("1", "true", "yes")
         platforms = env.get("CBEC_CERTIFIED_PLATFORMS", "")
         settings.certified_platforms = frozenset(p.strip() for p in platforms.split(",") if p.strip())
         signatures = env.get("CBEC_SIGNATURES", "record")
@@ -116,6 +122,17 @@ class Answer:
     info: str
     xml: bytes
     document_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """One message for `Engine.ingest_many`: its bytes, where it came from, and the engine's clock."""
+
+    data: bytes
+    source: str | None = None
+    now: datetime | None = None
+    #: the sender's registered certificates, as `Engine.ingest(trusted=…)` takes them
+    trusted: Collection[CertificateInfo] | None = None
 
 
 @dataclass
@@ -164,6 +181,9 @@ class Engine:
     def __init__(self, store: Store, settings: Settings | None = None) -> None:
         self.store = store
         self.settings = settings or Settings()
+        #: messages parsed at arrival, by message id, so a later decision need not parse them again
+        self.nodes = unit.NodeCache()
+        self._group = _GroupCommit(self)
 
     # -- intake -----------------------------------------------------------------------------------------
 
@@ -181,14 +201,83 @@ class Engine:
         (appStatus=2) list, cancellation and return must carry a valid signature by one of them, or it is
         refused with the official signature code (-621029, -623029, -625005) and nothing is stored but the
         archived message and its receipt. Drafts need a signature, but not a registered certificate; the
-        JSON form cannot be verified, so it cannot declare these."""
+        JSON form cannot be verified, so it cannot declare these.
+
+        With `Settings.group_commit`, calls that arrive together from several threads (an HTTP server's
+        thread pool) are taken in one transaction (`ingest_many`), each still judged on its own."""
+        if self.settings.group_commit:
+            return self._group.submit(Intake(data, source, now, trusted))
+        return self._ingest_one(data, source, now, trusted)
+
+    def _ingest_one(
+        self,
+        data: bytes,
+        source: str | None,
+        now: datetime | None,
+        trusted: Collection[CertificateInfo] | None = None,
+    ) -> IngestResult:
         moment = _now(now)
         try:
             message, problems, business = _read(data)
         except CebError as exc:
             return IngestResult(None, "rejected", [self._format_receipt(data, exc, moment)])
         with self.store.transaction() as session:
-            return self._ingest(session, data, message, problems, business, source, moment, trusted)
+            unit.begin(session, self.nodes)
+            result = self._ingest(session, data, message, problems, business, source, moment, trusted)
+            parsed = unit.finish(session)
+        self.nodes.update(parsed)
+        return result
+
+    def ingest_many(self, items: Sequence[Intake]) -> list[IngestResult]:
+        """Take several messages in one transaction, each judged on its own exactly as `ingest` would, in
+        the order given: the same receipts, the same idempotency. One commit for the chunk, the rows the
+        chunk makes written with one insert per table, and the messages of the chunk not parsed twice.
+
+        If anything fails, the chunk's transaction is rolled back and every message of it is ingested again
+        one by one, so one bad message loses nothing of the others: all the others are committed, then the
+        first error is raised as `ingest` would raise it."""
+        outcomes = self._many(items)
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                raise outcome
+        return [o for o in outcomes if isinstance(o, IngestResult)]
+
+    def _many(self, items: Sequence[Intake]) -> list[IngestResult | Exception]:
+        """`ingest_many`, with each message's error (after the fallback) in its place instead of raised."""
+        read: list[tuple[Intake, datetime, tuple[Message, list[Problem], bytes | None] | CebError]] = []
+        for item in items:
+            moment = _now(item.now)
+            try:
+                read.append((item, moment, _read(item.data)))
+            except CebError as exc:
+                read.append((item, moment, exc))
+        results: list[IngestResult | Exception] = []
+        try:
+            with self.store.transaction() as session:
+                unit.begin(session, self.nodes)
+                _preload(session, [(p[0], m) for _i, m, p in read if not isinstance(p, CebError)])
+                for item, moment, parsed in read:
+                    if isinstance(parsed, CebError):
+                        answer = self._format_receipt(item.data, parsed, moment)
+                        results.append(IngestResult(None, "rejected", [answer]))
+                        continue
+                    message, problems, business = parsed
+                    results.append(
+                        self._ingest(
+                            session, item.data, message, problems, business, item.source, moment, item.trusted
+                        )
+                    )
+                done = unit.finish(session)
+        except Exception:
+            return [self._try_one(item) for item in items]
+        self.nodes.update(done)
+        return results
+
+    def _try_one(self, item: Intake) -> IngestResult | Exception:
+        try:
+            return self._ingest_one(item.data, item.source, item.now, item.trusted)
+        except Exception as exc:
+            return exc
 
     def _ingest(
         self,
@@ -204,9 +293,15 @@ class Engine:
         code = message.code
         # idempotency is judged on the business message: the same message in a new envelope is the same
         digest = hashlib.sha256(business if business is not None else data).hexdigest()
-        existing = session.scalars(
-            select(MessageRow).where(MessageRow.msg_type == code, MessageRow.guid == message.guid)
-        ).first()
+        chunk = unit.index(session)
+        stored_before = chunk.stored_before(code, message.guid) if chunk is not None else None
+        existing = (
+            None
+            if stored_before is False
+            else session.scalars(
+                select(MessageRow).where(MessageRow.msg_type == code, MessageRow.guid == message.guid)
+            ).first()
+        )
         if existing is not None:
             return self._replay(session, existing, digest, message, moment)
         kind = KINDS.get(code)
@@ -259,9 +354,18 @@ class Engine:
             signature_code=signature_code,
             outcome="accepted",
         )
-        session.add(row)
-        session.flush()
+        new_id = chunk.next_id("messages") if chunk is not None else None
+        if chunk is not None and new_id is not None:
+            row.id = new_id  # allocated for the chunk: no insert round trip now, one batch at the end
+            session.add(row)
+            chunk.messages[new_id] = row
+        else:
+            session.add(row)
+            session.flush()
         session.info["trigger"] = row.id  # every receipt this arrival produces is kept under it
+        unit.remember(session, row.id, message)
+        if chunk is not None:
+            chunk.chunk_messages.add((code, message.guid))
         body = message.mspec.body.name
         errors = [p for p in problems if p.is_error]
         message_level = [p for p in errors if not p.path.startswith(f"{body}[")]
@@ -284,6 +388,7 @@ class Engine:
         self, session: Session, existing: MessageRow, digest: str, message: Message, moment: datetime
     ) -> IngestResult:
         """The same message again: the receipts it got, unchanged; a reused guid with new content: refused."""
+        unit.flush_rows(session)
         if existing.sha256 == digest:
             rows = session.scalars(
                 select(ReceiptRow).where(ReceiptRow.trigger_id == existing.id).order_by(ReceiptRow.id)
@@ -332,11 +437,14 @@ class Engine:
             info = _info([(p.code, f"{p.path}: {p.zh}") for p in errors[:20]])
             return self._answer(session, row, None, kind, document, code, info, moment, key), None
         app_type = text(head, "appType") or "1"
-        current = session.scalars(
-            select(DocumentRow).where(
-                DocumentRow.kind == kind.name, DocumentRow.doc_key == key, DocumentRow.current.is_(True)
-            )
-        ).first()
+        chunk = unit.index(session)
+        covered, current = chunk.current(kind.name, key) if chunk is not None else (False, None)
+        if not covered:
+            current = session.scalars(
+                select(DocumentRow).where(
+                    DocumentRow.kind == kind.name, DocumentRow.doc_key == key, DocumentRow.current.is_(True)
+                )
+            ).first()
         live = current is not None and current.status not in ("deleted", "rejected", "expired")
         if app_type == "1" and live:
             info = _info([(kind.duplicate, f"已存在相同编号的单证 {key}")])
@@ -425,27 +533,37 @@ class Engine:
             created_at=moment,
             updated_at=moment,
         )
-        session.add(stored)
-        session.flush()
+        chunk = unit.index(session)
+        new_id = chunk.next_id("documents") if chunk is not None else None
+        if new_id is not None:
+            stored.id = new_id
+            session.add(stored)
+        else:
+            session.add(stored)
+            session.flush()
+        if chunk is not None:
+            chunk.add(stored)
         for line_name in ("OrderList", "InventoryList", "InvtRefundList", "DeliveryList"):
             for line in document.children.get(line_name, []):
                 gnum = line.values.get("gnum")
-                session.add(
-                    DocumentLineRow(
-                        document_id=stored.id,
-                        gnum=gnum if isinstance(gnum, int) else 0,
-                        gcode=text(line, "gcode"),
-                        name=text(line, "gname") or text(line, "itemName"),
-                        qty=decimal(line, "qty"),
-                        unit=text(line, "unit"),
-                        price=decimal(line, "price"),
-                        total_price=decimal(line, "totalPrice"),
-                        country=text(line, "country"),
-                        item_record_no=text(line, "itemRecordNo"),
-                    )
+                unit.add_row(
+                    session,
+                    DocumentLineRow,
+                    document_id=stored.id,
+                    gnum=gnum if isinstance(gnum, int) else 0,
+                    gcode=text(line, "gcode"),
+                    name=text(line, "gname") or text(line, "itemName"),
+                    qty=decimal(line, "qty"),
+                    unit=text(line, "unit"),
+                    price=decimal(line, "price"),
+                    total_price=decimal(line, "totalPrice"),
+                    country=text(line, "country"),
+                    item_record_no=text(line, "itemRecordNo"),
                 )
         for party in sorted(parties(stored.body)):
-            session.add(DocumentPartyRow(party_code=party[:64], kind=kind.name, document_id=stored.id))
+            unit.add_row(
+                session, DocumentPartyRow, party_code=party[:64], kind=kind.name, document_id=stored.id
+            )
         self._event(session, stored, "received", status, moment)
         return stored
 
@@ -498,19 +616,19 @@ class Engine:
         node = build_return(receipt_code, keys, status, info, moment.astimezone(CST), any_status=True)
         receipt = receipt_message(receipt_code, [node])
         xml = render(receipt)
-        session.add(
-            ReceiptRow(
-                trigger_id=session.info.get("trigger"),
-                message_id=row.id if row is not None else None,
-                document_id=stored.id if stored is not None else None,
-                receipt_type=receipt_code,
-                guid=receipt.guid,
-                return_status=status,
-                return_info=str(node.values.get("returnInfo", "")),
-                xml=xml,
-                recipient=row.cop_code if row is not None else None,
-                created_at=moment,
-            )
+        unit.add_row(
+            session,
+            ReceiptRow,
+            trigger_id=session.info.get("trigger"),
+            message_id=row.id if row is not None else None,
+            document_id=stored.id if stored is not None else None,
+            receipt_type=receipt_code,
+            guid=receipt.guid,
+            return_status=status,
+            return_info=str(node.values.get("returnInfo", "")),
+            xml=xml,
+            recipient=row.cop_code if row is not None else None,
+            created_at=moment,
         )
         return Answer(receipt_code, status, str(node.values.get("returnInfo", "")), xml, key)
 
@@ -548,15 +666,15 @@ class Engine:
         moment: datetime,
         detail: dict[str, object] | None = None,
     ) -> None:
-        session.add(
-            EventRow(
-                document_id=doc.id,
-                message_id=doc.message_id,
-                event=event,
-                status=status,
-                detail=detail,
-                at=moment,
-            )
+        unit.add_row(
+            session,
+            EventRow,
+            document_id=doc.id,
+            message_id=doc.message_id,
+            event=event,
+            status=status,
+            detail=detail,
+            at=moment,
         )
 
     # -- comparison and decision ------------------------------------------------------------------------
@@ -568,6 +686,8 @@ class Engine:
         from cbec.clearance import aftercare
         from cbec.clearance.decide import decide_waiting
 
+        if kind.name in ("cancel", "refund"):
+            unit.flush_rows(session)  # they read back lines, events, quota entries and tax bills
         if kind.name == "cancel":
             return aftercare.cancel(self, session, stored, moment)
         if kind.name == "refund":
@@ -608,6 +728,172 @@ class Engine:
             return expire(self, session, _now(now))
 
 
+class _GroupCommit:
+    """Group commit for `Engine.ingest` called from many threads at once: one thread at a time leads,
+    taking every message waiting (as many as the server has threads) through `Engine.ingest_many` in one
+    transaction; the others wait for their answers, and one of those still waiting leads next. A message's
+    error is raised in the thread that sent it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.turn = threading.Condition()
+        self.waiting: list[_Ticket] = []
+        self.leading = False
+
+    def submit(self, item: Intake) -> IngestResult:
+        ticket = _Ticket(item)
+        with self.turn:
+            self.waiting.append(ticket)
+            while ticket.outcome is None and self.leading:
+                self.turn.wait()
+            batch: list[_Ticket] = []
+            if ticket.outcome is None:  # nobody leads and ours is not done: lead, with all that wait
+                self.leading = True
+                batch, self.waiting = self.waiting, []
+        if batch:
+            try:
+                outcomes: list[IngestResult | Exception] = self.engine._many([t.item for t in batch])
+            except Exception as exc:  # reading failed before any transaction: everyone gets the error
+                outcomes = [exc] * len(batch)
+            with self.turn:
+                for waiting, outcome in zip(batch, outcomes, strict=True):
+                    waiting.outcome = outcome
+                self.leading = False
+                self.turn.notify_all()
+        result = ticket.outcome
+        assert result is not None
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+
+@dataclass
+class _Ticket:
+    item: Intake
+    outcome: IngestResult | Exception | None = None
+
+
+def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> None:
+    """Load what a chunk of messages will ask about, one query per question (`unit.ChunkIndex`): which of
+    its messages are stored already, the current documents with its business keys and join keys, and (for
+    its lists) the buyers' quota rows, locked in a fixed order."""
+    from sqlalchemy import tuple_
+
+    from cbec.store.models import QuotaRow, StockRow
+
+    index = unit.ChunkIndex()
+    quota: dict[tuple[str, int], datetime] = {}
+    stock: set[tuple[str, str]] = set()
+    for message, moment in messages:
+        index.covered_messages.add((message.code, message.guid))
+        kind = KINDS.get(message.code)
+        if kind is None:
+            continue
+        for document in message.documents:
+            head = head_of(kind, document)
+            index.covered_keys.add((kind.name, business_key(kind, head)))
+            ebp, order_no = text(head, "ebpCode"), text(head, "orderNo")
+            if kind.name in unit.BY_ORDER and ebp is not None and order_no is not None:
+                index.covered_orders.add((ebp, order_no))
+            code, number = text(head, "logisticsCode"), text(head, "logisticsNo")
+            if kind.name in unit.BY_WAYBILL and code is not None and number is not None:
+                index.covered_waybills.add((code, number))
+            if kind.name == "list" and (buyer := buyer_key(text(head, "buyerIdNumber"))):
+                quota.setdefault((buyer, moment.astimezone(CST).year), moment)
+            if kind.name == "list" and text(head, "tradeMode") == "1210":
+                ems_no = text(head, "emsNo") or ""
+                for line in document.children.get("InventoryList", []):
+                    stock.add((ems_no, text(line, "itemRecordNo") or ""))
+    if index.covered_messages:
+        index.known_messages = {
+            (t, g)
+            for t, g in session.execute(
+                select(MessageRow.msg_type, MessageRow.guid).where(
+                    tuple_(MessageRow.msg_type, MessageRow.guid).in_(sorted(index.covered_messages))
+                )
+            )
+        }
+    current = DocumentRow.current.is_(True)
+    questions = [
+        (tuple_(DocumentRow.kind, DocumentRow.doc_key), index.covered_keys, None),
+        (tuple_(DocumentRow.ebp_code, DocumentRow.order_no), index.covered_orders, unit.BY_ORDER),
+        (
+            tuple_(DocumentRow.logistics_code, DocumentRow.logistics_no),
+            index.covered_waybills,
+            unit.BY_WAYBILL,
+        ),
+    ]
+    seen: set[int] = set()
+    for columns, pairs, kinds in questions:
+        if not pairs:
+            continue
+        query = select(DocumentRow).where(current, columns.in_(sorted(pairs)))
+        if kinds is not None:
+            query = query.where(DocumentRow.kind.in_(kinds))
+        for found in session.scalars(query):
+            if found.id not in seen:
+                seen.add(found.id)
+                index.add(found)
+    if quota:
+        buyers = sorted(quota)
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+
+            session.execute(
+                insert(QuotaRow).on_conflict_do_nothing(),
+                [
+                    {"buyer_key": k, "year": y, "used": Decimal("0"), "updated_at": quota[(k, y)]}
+                    for k, y in buyers
+                ],
+            )
+            lock = (
+                select(QuotaRow)
+                .where(tuple_(QuotaRow.buyer_key, QuotaRow.year).in_(buyers))
+                .order_by(QuotaRow.buyer_key, QuotaRow.year)
+                .with_for_update()
+            )
+        else:  # SQLite: the write lock taken at BEGIN IMMEDIATE already serializes the chunk
+            lock = select(QuotaRow).where(tuple_(QuotaRow.buyer_key, QuotaRow.year).in_(buyers))
+        for ledger in session.scalars(lock):
+            index.quota[(ledger.buyer_key, ledger.year)] = ledger
+        index.quota_missing = {pair for pair in buyers if pair not in index.quota}
+    if stock:  # bonded stock rows, locked in a fixed order (after the quota rows, as a decision does)
+        items = sorted(stock)
+        held_rows = select(StockRow).where(tuple_(StockRow.ems_no, StockRow.item_record_no).in_(items))
+        if session.get_bind().dialect.name == "postgresql":
+            held_rows = held_rows.order_by(StockRow.ems_no, StockRow.item_record_no).with_for_update()
+        for held in session.scalars(held_rows):
+            index.stock[(held.ems_no, held.item_record_no)] = held
+        index.stock_missing = {pair for pair in items if pair not in index.stock}
+    documents = sum(len(m.documents) for m, _moment in messages if m.code in KINDS)
+    index.ids = {"messages": _allocate(session, "messages", len(messages))}
+    index.ids["documents"] = _allocate(session, "documents", documents)
+    session.info[unit.INDEX] = index
+
+
+def _allocate(session: Session, table: str, count: int) -> list[int]:
+    """`count` ids for new rows of `table`, handed out lowest first (`list.pop` from the end).
+
+    PostgreSQL: taken from the table's sequence in one statement (ids left unused are a gap, as a rolled-back
+    insert leaves one). SQLite: the ids it would give itself (max + 1 …): the chunk holds the write lock, so
+    nobody else inserts meanwhile."""
+    if count <= 0:
+        return []
+    from sqlalchemy import text as sql
+
+    if session.get_bind().dialect.name == "postgresql":
+        ids = session.scalars(
+            sql(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"),
+            {"n": count},
+        ).all()
+        return sorted(ids, reverse=True)
+    if session.get_bind().dialect.name != "sqlite":
+        return []
+    session.flush()
+    top = session.scalar(sql(f"SELECT coalesce(max(id), 0) FROM {table}")) or 0
+    return list(range(top + count, top, -1))
+
+
 def keep_notice(
     session: Session,
     message: Message,
@@ -623,19 +909,19 @@ def keep_notice(
     """Store a message customs sends on its own (tax bill CEB816, its status CEB818) beside the receipts,
     under the arrival that caused it, and return it as an answer."""
     xml = render(message)
-    session.add(
-        ReceiptRow(
-            trigger_id=session.info.get("trigger"),
-            message_id=message_id,
-            document_id=document_id,
-            receipt_type=message.code,
-            guid=message.guid,
-            return_status=status,
-            return_info=zh,
-            xml=xml,
-            recipient=None,
-            created_at=moment,
-        )
+    unit.add_row(
+        session,
+        ReceiptRow,
+        trigger_id=session.info.get("trigger"),
+        message_id=message_id,
+        document_id=document_id,
+        receipt_type=message.code,
+        guid=message.guid,
+        return_status=status,
+        return_info=zh,
+        xml=xml,
+        recipient=None,
+        created_at=moment,
     )
     return Answer(message.code, status, f"{zh} / {en}", xml, key)
 
@@ -733,6 +1019,7 @@ __all__ = [
     "Decision",
     "Engine",
     "IngestResult",
+    "Intake",
     "Settings",
     "keep_notice",
     "load_message",

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cbec.ceb.model import Node
+from cbec.clearance import unit
 from cbec.clearance.documents import decimal, text
 from cbec.clearance.reasons import Reason
 from cbec.store.models import StockMovementRow, StockRow
@@ -72,6 +73,19 @@ def read_stock_csv(path: Path) -> list[StockIn]:
 
 
 def _row(session: Session, ems_no: str, item: str, moment: datetime, *, create: bool) -> StockRow | None:
+    index = unit.index(session)
+    if index is not None:  # a chunk locked the rows of its bonded lists when it began
+        locked: StockRow | None = index.stock.get((ems_no, item))
+        if locked is not None:
+            return locked
+        if (ems_no, item) in index.stock_missing:
+            if not create:
+                return None
+            index.stock_missing.discard((ems_no, item))
+            locked = StockRow(ems_no=ems_no, item_record_no=item, qty=Decimal("0"), updated_at=moment)
+            session.add(locked)
+            index.stock[(ems_no, item)] = locked
+            return locked
     row = session.get(StockRow, (ems_no, item), with_for_update=True)
     if row is None and create:
         row = StockRow(ems_no=ems_no, item_record_no=item, qty=Decimal("0"), updated_at=moment)
@@ -166,16 +180,16 @@ def move(
         assert row is not None
         row.qty += sign * qty
         row.updated_at = moment
-        session.add(
-            StockMovementRow(
-                ems_no=ems_no,
-                item_record_no=item,
-                qty=sign * qty,
-                kind=kind,
-                document_id=document_id,
-                reference=None,
-                at=moment,
-            )
+        unit.add_row(
+            session,
+            StockMovementRow,
+            ems_no=ems_no,
+            item_record_no=item,
+            qty=sign * qty,
+            kind=kind,
+            document_id=document_id,
+            reference=None,
+            at=moment,
         )
 
 

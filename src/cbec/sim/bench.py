@@ -9,22 +9,28 @@ benchmarks issue come on top of this.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from cbec.clearance.service import Engine, Settings
-from cbec.sim.check import arrival_time, load_reference, message_files
-from cbec.sim.output import write_set
+from cbec.clearance.service import Engine, IngestResult, Intake, Settings
+from cbec.sim.check import SUFFIXES, FileOutcome, arrival_time, load_reference
+from cbec.sim.output import MESSAGES, write_set
 from cbec.sim.traffic import SimConfig
 from cbec.store.db import Store, make_engine
 from cbec.store.migrate import upgrade
@@ -42,6 +48,17 @@ class BenchResult:
     p50_ms: float
     p99_ms: float
     peak_mb: float
+    batch: int = 1
+    workers: int = 1
+    #: CPU seconds of the intake process(es) and of their database server processes (PostgreSQL backends)
+    cpu_seconds: float = 0.0
+    db_cpu_seconds: float = 0.0
+
+    @property
+    def lists_per_cpu_second(self) -> float:
+        """Lists per CPU second of intake and database together: what the code costs, whatever else runs."""
+        used = self.cpu_seconds + self.db_cpu_seconds
+        return self.lists / used if used > 0 else 0.0
 
     @property
     def lists_per_second(self) -> float:
@@ -68,29 +85,266 @@ def _store(database: str, folder: Path, pg_url: str) -> tuple[Store, str | None]
     return Store(engine=engine), schema
 
 
+def iter_message_files(folder: Path) -> Iterator[Path]:
+    """The files `cbec ingest DIR` takes, in its order, one folder at a time: a generated set keeps its
+    messages under messages/YYYYMMDD/HH/, so no whole-run list of paths is ever held."""
+    entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    for entry in entries:
+        if entry.is_dir():
+            yield from iter_message_files(Path(entry.path))
+        elif entry.is_file() and Path(entry.name).suffix.lower() in SUFFIXES:
+            yield Path(entry.path)
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _generate(lists: int, seed: int, target: Path) -> None:
+    """Make the set in a child process, so the measured process's peak memory is the intake's alone."""
+    context = _context()
+    child = context.Process(target=_write, args=(lists, seed, target))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(f"generating the set failed (exit code {child.exitcode})")
+
+
+def _write(lists: int, seed: int, target: Path) -> None:
+    write_set(SimConfig(lists=lists, seed=seed, faults=0.0), target)
+
+
+#: what the ingest call (or chunk) that decided a list answers with
+_DECISIONS = ("800", "100", "300", "500")
+
+
+def _decided(result: IngestResult) -> int:
+    return sum(1 for a in result.answers if a.receipt_type == "CEB622" and a.status in _DECISIONS)
+
+
+@dataclass
+class _Tally:
+    files: int = 0
+    decided: int = 0
+    latencies: list[float] = field(default_factory=list)
+    cpu: float = 0.0
+    db_cpu: float = 0.0
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _backend_cpu(store: Store) -> float:
+    """CPU seconds so far of this process's PostgreSQL backend (same machine; /proc), 0 elsewhere."""
+    if store.dialect != "postgresql":
+        return 0.0
+    try:
+        with store.engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _ingest_stream(engine: Engine, paths: Iterable[Path], batch: int, tally: _Tally) -> None:
+    """Ingest `paths` in order, `batch` messages a transaction; latency: the call (chunk) deciding a list."""
+    chunk: list[Intake] = []
+
+    def run() -> None:
+        call = time.perf_counter()
+        results = (
+            engine.ingest_many(chunk)
+            if batch > 1
+            else [engine.ingest(chunk[0].data, source=chunk[0].source, now=chunk[0].now)]
+        )
+        elapsed = time.perf_counter() - call
+        for result in results:
+            decided = _decided(result)
+            tally.decided += decided
+            tally.latencies.extend([elapsed] * decided)
+        tally.files += len(chunk)
+        chunk.clear()
+
+    cpu, db_cpu = _own_cpu(), _backend_cpu(engine.store)
+    for path in paths:
+        chunk.append(Intake(path.read_bytes(), path.name, arrival_time(path)))
+        if len(chunk) >= batch:
+            run()
+    if chunk:
+        run()
+    tally.cpu += _own_cpu() - cpu
+    tally.db_cpu += _backend_cpu(engine.store) - db_cpu
+
+
+_ORDER_NO = re.compile(rb"orderNo>([^<]*)<")
+_BUYER = re.compile(rb"(?:buyerIdNumber|payerIdNumber)>([^<]*)<")
+#: trades whose worker is remembered (a trade's documents arrive within hours, not 200,000 trades apart)
+_ROUTES = 200_000
+
+
+class Router:
+    """Which worker takes a message, so one worker sees every document of a trade and, as far as the
+    documents say, every list of a buyer: a trade (orderNo) stays with the worker its first document went
+    to; a trade's first document goes by the buyer's (or payer's) ID number when it carries one, else by the
+    order number. Deterministic (a stable hash), so a rerun routes the same way."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._trades: OrderedDict[bytes, int] = OrderedDict()
+
+    def __call__(self, data: bytes) -> int:
+        order = _ORDER_NO.search(data)
+        if order is None:
+            return 0
+        key = order.group(1)
+        found = self._trades.get(key)
+        if found is not None:
+            return found
+        buyer = _BUYER.search(data)
+        basis = buyer.group(1).strip().upper() if buyer is not None and buyer.group(1).strip() else key
+        worker = zlib.crc32(basis) % self.workers
+        self._trades[key] = worker
+        if len(self._trades) > _ROUTES:
+            self._trades.popitem(last=False)
+        return worker
+
+
+def _worker(url: str, schema: str | None, inbox: Any, outbox: Any, collect: bool) -> None:
+    """A worker process: ingest the chunks it is sent, in order; report its tally, peak memory and (when
+    `collect`) what each file was answered, or the error that stopped it."""
+    try:
+        if schema is not None:
+            engine_ = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+        else:
+            engine_ = make_engine(url)
+        store = Store(engine=engine_)
+        engine = Engine(store, Settings())
+        tally = _Tally()
+        outcomes: dict[str, FileOutcome] = {}
+        cpu, db_cpu = _own_cpu(), _backend_cpu(store)
+        while True:
+            chunk = inbox.get()
+            if chunk is None:
+                break
+            call = time.perf_counter()
+            results = engine.ingest_many([Intake(d, s, n) for d, s, n in chunk])
+            elapsed = time.perf_counter() - call
+            for (_data, source, _now), result in zip(chunk, results, strict=True):
+                decided = _decided(result)
+                tally.decided += decided
+                tally.latencies.extend([elapsed] * decided)
+                if collect:
+                    statuses = tuple((a.receipt_type, a.status) for a in result.answers)
+                    outcomes[source] = FileOutcome(result.outcome, result.message_type, statuses)
+            tally.files += len(chunk)
+        tally.cpu, tally.db_cpu = _own_cpu() - cpu, _backend_cpu(store) - db_cpu
+        store.dispose()
+    except Exception as exc:  # reported to the parent, which would otherwise wait forever
+        outbox.put(("error", repr(exc)))
+        while inbox.get() is not None:  # let the parent finish routing
+            pass
+        return
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    outbox.put(
+        ("done", (tally.files, tally.decided, tally.latencies, peak, outcomes, tally.cpu, tally.db_cpu))
+    )
+
+
+def ingest_parallel(
+    url: str,
+    schema: str | None,
+    paths: Iterable[Path],
+    *,
+    batch: int,
+    workers: int,
+    root: Path | None = None,
+    collect: bool = False,
+) -> tuple[_Tally, float, dict[str, FileOutcome]]:
+    """Ingest `paths` (in arrival order) with `workers` processes on PostgreSQL: this process reads each
+    file and routes it (`Router`) to a worker, `batch` messages a chunk (`Engine.ingest_many`). Returns the
+    tally of all, the largest worker's peak RSS in MB, and (when `collect`) each file's outcome by its path
+    relative to `root`."""
+    context = _context()
+    inboxes = [context.Queue(maxsize=8) for _ in range(workers)]
+    outbox = context.Queue()
+    procs = [
+        context.Process(target=_worker, args=(url, schema, inboxes[i], outbox, collect))
+        for i in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    route = Router(workers)
+    chunks: list[list[tuple[bytes, str, dt.datetime | None]]] = [[] for _ in range(workers)]
+    try:
+        for path in paths:
+            data = path.read_bytes()
+            target = route(data)
+            name = path.relative_to(root).as_posix() if root is not None else path.name
+            chunks[target].append((data, name, arrival_time(path)))
+            if len(chunks[target]) >= batch:
+                inboxes[target].put(chunks[target])
+                chunks[target] = []
+        for i, chunk in enumerate(chunks):
+            if chunk:
+                inboxes[i].put(chunk)
+            inboxes[i].put(None)
+        tally = _Tally()
+        peak = 0
+        outcomes: dict[str, FileOutcome] = {}
+        for _ in procs:
+            status, payload = outbox.get()
+            if status == "error":
+                raise RuntimeError(f"a bench worker failed: {payload}")
+            files, decided, latencies, rss, found, cpu, db_cpu = payload
+            tally.cpu += cpu
+            tally.db_cpu += db_cpu
+            tally.files += files
+            tally.decided += decided
+            tally.latencies.extend(latencies)
+            outcomes.update(found)
+            peak = max(peak, rss)
+    finally:
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+    return tally, peak / 1024, outcomes
+
+
 def run_bench(
-    lists: int, database: str = "sqlite", *, seed: int = 1, pg_url: str = DEFAULT_PG_URL
+    lists: int,
+    database: str = "sqlite",
+    *,
+    seed: int = 1,
+    pg_url: str = DEFAULT_PG_URL,
+    batch: int = 1,
+    workers: int = 1,
 ) -> BenchResult:
-    """Generate `lists` fault-free lists and ingest them end to end; measure."""
+    """Generate `lists` fault-free lists and ingest them end to end, `batch` messages a transaction in
+    `workers` processes (PostgreSQL; SQLite takes one writer); measure."""
+    if workers > 1 and database != "postgresql":
+        raise ValueError("several workers need PostgreSQL (SQLite serializes writers)")
     with tempfile.TemporaryDirectory(prefix="cbec-bench-") as tmp:
         folder = Path(tmp)
-        write_set(SimConfig(lists=lists, seed=seed, faults=0.0), folder / "set")
+        _generate(lists, seed, folder / "set")
         store, schema = _store(database, folder, pg_url)
+        url = pg_url if schema is not None else f"sqlite:///{folder / 'bench.db'}"
         try:
             load_reference(store, folder / "set")
-            engine = Engine(store, Settings())
-            files = message_files(folder / "set")
-            latencies: list[float] = []
+            paths = iter_message_files(folder / "set" / MESSAGES)
             started = time.perf_counter()
-            for path in files:
-                data = path.read_bytes()
-                call = time.perf_counter()
-                result = engine.ingest(data, source=path.name, now=arrival_time(path))
-                if any(
-                    a.receipt_type == "CEB622" and a.status in ("800", "100", "300", "500")
-                    for a in result.answers
-                ):
-                    latencies.append(time.perf_counter() - call)
+            if workers > 1:
+                store.dispose()
+                tally, peak_mb, _ = ingest_parallel(url, schema, paths, batch=max(batch, 1), workers=workers)
+            else:
+                tally = _Tally()
+                _ingest_stream(Engine(store, Settings()), paths, max(batch, 1), tally)
+                peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             seconds = time.perf_counter() - started
         finally:
             store.dispose()
@@ -99,17 +353,21 @@ def run_bench(
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
-    ordered = sorted(latencies) or [0.0]
+    ordered = sorted(tally.latencies) or [0.0]
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return BenchResult(
         database,
         lists,
-        len(files),
+        tally.files,
         seconds,
-        len(latencies),
+        tally.decided,
         statistics.median(ordered) * 1000,
         p99 * 1000,
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        peak_mb,
+        batch,
+        workers,
+        tally.cpu,
+        tally.db_cpu,
     )
 
 
@@ -154,17 +412,25 @@ def markdown(results: list[BenchResult]) -> str:
         f"- Machine: {machine()}; the database on the same machine",
         f"- Commit: {commit}",
         "- Method: `cbec bench`: `cbec simulate` makes N fault-free lists (order, payment, waybill, list "
-        "each), then one process ingests every file in arrival order into a fresh database (SQLite file "
-        "/ new PostgreSQL schema), one transaction a message, receipts and tax bills written to the store. "
-        "Latency: the ingest call that decided a list. Peak RSS of the process (includes generation).",
+        "each) in a child process; then the files are ingested in arrival order (streamed folder by folder) "
+        "into a fresh database (SQLite file / new PostgreSQL schema), receipts and tax bills written to the "
+        "store. batch 1: one transaction a message (`Engine.ingest`); batch N: N messages a transaction "
+        "(`Engine.ingest_many`, each judged on its own). workers W > 1 (PostgreSQL): this process routes "
+        "each file to one of W intake processes by trade and buyer (`Router`). Latency: the ingest call "
+        "(batch 1) or the chunk (batch N: the time until the chunk commits) that decided a list. Peak RSS: "
+        "the intake process (the largest worker), generation excluded. CPU: user+system seconds of the "
+        "intake process(es) and of their PostgreSQL backends (/proc), so lists per CPU second does not "
+        "depend on what else the machine runs.",
         "",
-        "| database | lists | files | seconds | lists/s | documents/s | decision p50 | decision p99 "
-        "| peak RSS |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| database | batch | workers | lists | files | seconds | lists/s | documents/s | decision p50 "
+        "| decision p99 | peak RSS | CPU s (intake + db) | lists per CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r.database} | {r.lists:,} | {r.files:,} | {r.seconds:.1f} | {r.lists_per_second:,.1f} | "
-            f"{r.files_per_second:,.0f} | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.peak_mb:.0f} MB |"
+            f"| {r.database} | {r.batch} | {r.workers} | {r.lists:,} | {r.files:,} | {r.seconds:.1f} | "
+            f"{r.lists_per_second:,.1f} | {r.files_per_second:,.0f} | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms "
+            f"| {r.peak_mb:.0f} MB | {r.cpu_seconds:.1f} + {r.db_cpu_seconds:.1f} | "
+            f"{r.lists_per_cpu_second:,.0f} |"
         )
     return "\n".join(lines) + "\n"

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from cbec.ceb.dxp import CST
 from cbec.ceb.receipts import parse_return_info
 from cbec.clearance import reference, stock
-from cbec.clearance.service import Engine, IngestResult, Settings
+from cbec.clearance.service import Engine, Intake, Settings
 from cbec.sim.output import EXPECTED, POSITIVE_LIST, RATES, REFERENCE, STOCK, read_expected
 from cbec.store.db import Store
 from cbec.store.models import DocumentRow, ReceiptRow, TaxBillRow
@@ -163,17 +163,35 @@ def ingest_folder(
     progress: Callable[[int], None] | None = None,
     *,
     files: list[Path] | None = None,
+    batch: int = 1,
 ) -> dict[str, FileOutcome]:
-    """Ingest every file in name order with its arrival time as the clock; outcomes by relative name."""
+    """Ingest every file in name order with its arrival time as the clock; outcomes by relative name.
+    With `batch` > 1, `batch` files a transaction (`Engine.ingest_many`)."""
     outcomes: dict[str, FileOutcome] = {}
-    for path in files if files is not None else message_files(folder):
-        result: IngestResult = engine.ingest(path.read_bytes(), source=path.name, now=arrival_time(path))
-        statuses = tuple((a.receipt_type, a.status) for a in result.answers)
-        outcomes[path.relative_to(folder).as_posix()] = FileOutcome(
-            result.outcome, result.message_type, statuses
-        )
+    chunk: list[Path] = []
+
+    def run() -> None:
+        if batch > 1:
+            results = engine.ingest_many(
+                [Intake(p.read_bytes(), source=p.name, now=arrival_time(p)) for p in chunk]
+            )
+        else:
+            results = [engine.ingest(p.read_bytes(), source=p.name, now=arrival_time(p)) for p in chunk]
+        for path, result in zip(chunk, results, strict=True):
+            statuses = tuple((a.receipt_type, a.status) for a in result.answers)
+            outcomes[path.relative_to(folder).as_posix()] = FileOutcome(
+                result.outcome, result.message_type, statuses
+            )
         if progress is not None:
-            progress(1)
+            progress(len(chunk))
+        chunk.clear()
+
+    for path in files if files is not None else message_files(folder):
+        chunk.append(path)
+        if len(chunk) >= batch:
+            run()
+    if chunk:
+        run()
     return outcomes
 
 
@@ -290,6 +308,7 @@ def run_check(
     *,
     settings: Settings | None = None,
     progress: Callable[[int], None] | None = None,
+    batch: int = 1,
 ) -> CheckReport:
     """Load the set's reference data into `store` (which must be empty), ingest every file, compare.
 
@@ -303,7 +322,7 @@ def run_check(
     first = arrival_time(files[0]) if files else None
     load_reference(store, folder, first)
     engine = Engine(store, settings or Settings())
-    outcomes = ingest_folder(engine, folder, progress, files=files)
+    outcomes = ingest_folder(engine, folder, progress, files=files, batch=batch)
     report = compare(expected, actual_lists(store), outcomes)
     report.seconds = time.perf_counter() - started
     return report

@@ -204,6 +204,25 @@ def bench(
             "--url", help="PostgreSQL 地址（在其中新建 schema）/ PostgreSQL URL (a new schema is made)."
         ),
     ] = "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    batch: Annotated[
+        int,
+        typer.Option("--batch", metavar="N", help="每个事务的报文数 / messages a transaction (1: one each)."),
+    ] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            metavar="W",
+            help="受理进程数（PostgreSQL；--http 时为服务进程数）/ intake processes.",
+        ),
+    ] = 1,
+    http: Annotated[
+        bool,
+        typer.Option("--http", help="经 HTTP API 受理（uvicorn + 独立客户端）/ intake over the HTTP API."),
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", metavar="C", help="--http 并发请求数 / requests in flight.")
+    ] = 32,
 ) -> None:
     """端到端批量受理基准：生成→受理→决定→回执。 End-to-end batch intake benchmark on a generated set."""
     from cbec.sim.bench import markdown, run_bench
@@ -214,11 +233,37 @@ def bench(
         )
     if lists < 1:
         _fail("CBEC-0005", "--lists 至少为 1", "--lists must be at least 1")
-    result = run_bench(lists, db, pg_url=url)
+    if batch < 1 or workers < 1:
+        _fail("CBEC-0005", "--batch 与 --workers 至少为 1", "--batch and --workers must be at least 1")
+    if http:
+        from cbec.sim.http_bench import markdown as http_markdown
+        from cbec.sim.http_bench import run_http_bench
+
+        found = run_http_bench(
+            lists, db, pg_url=url, server_workers=max(workers, 1), concurrency=max(concurrency, 1)
+        )
+        f = found
+        typer.echo(
+            f"{f.database} over HTTP ({f.server_workers} server workers): peak {f.lists_per_second:.1f} "
+            f"lists/s, {f.files_per_second:.0f} documents/s; at half the peak ({f.load_rate:.0f} messages/s) "
+            f"decision p50 {f.p50_ms:.1f} ms, p99 {f.p99_ms:.1f} ms; undecided {f.undecided}, errors "
+            f"{f.errors}; server peak RSS {f.server_peak_mb:.0f} MB"
+        )
+        if write is not None:
+            with write.open("a", encoding="utf-8") as fh:
+                fh.write(http_markdown(found))
+            typer.echo(f"appended to {write}")
+        return
+    if workers > 1 and db != "postgresql":
+        _fail("CBEC-0005", "多个受理进程需要 PostgreSQL", "several workers need --db postgresql")
+    result = run_bench(lists, db, pg_url=url, batch=batch, workers=workers)
     typer.echo(
-        f"{result.database}: {result.lists} lists, {result.files} files in {result.seconds:.1f} s → "
+        f"{result.database} (batch {result.batch}, {result.workers} worker(s)): {result.lists} lists, "
+        f"{result.files} files in {result.seconds:.1f} s → "
         f"{result.lists_per_second:.1f} lists/s, {result.files_per_second:.0f} documents/s; decision p50 "
-        f"{result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; peak RSS {result.peak_mb:.0f} MB"
+        f"{result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; peak RSS {result.peak_mb:.0f} MB; CPU "
+        f"{result.cpu_seconds:.1f} s + database {result.db_cpu_seconds:.1f} s → "
+        f"{result.lists_per_cpu_second:,.0f} lists per CPU second"
     )
     if write is not None:
         with write.open("a", encoding="utf-8") as fh:

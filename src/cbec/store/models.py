@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 MONEY = Numeric(19, 5, asdecimal=True)
@@ -115,6 +115,8 @@ class DocumentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: no column: tells the unit of work to insert messages before the documents that point to them
+    message: Mapped[MessageRow] = relationship(MessageRow, lazy="raise")
     __table_args__ = (
         Index("ix_documents_key", "kind", "doc_key", "current"),
         Index("ix_documents_order", "kind", "ebp_code", "order_no"),
