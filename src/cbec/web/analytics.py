@@ -135,7 +135,7 @@ def _year(raw: str, lang: str) -> tuple[int | None, str]:
     return None, i18n.text(lang, "assess.bad_year", low=_YEAR_MIN, high=_YEAR_MAX)
 
 
-def _load(portal: Portal, year: int) -> AssessmentResult | None:
+def _load(portal: Portal, year: str) -> AssessmentResult | None:
     with portal.store.transaction() as session:
         try:
             return assess_service.load_result(session, year)
@@ -344,16 +344,17 @@ def register(router: APIRouter, portal: Portal) -> None:
             num=_score,
         )
 
-    def stored(year: int) -> AssessmentResult:
-        if not _YEAR_MIN <= year <= _YEAR_MAX:
-            raise not_found(str(year))
-        result = _load(portal, year)
+    def stored(year: str) -> AssessmentResult:
+        """The stored run of a year named in a path; 404 for anything else."""
+        if not (year.isdigit() and len(year) == 4 and _YEAR_MIN <= int(year) <= _YEAR_MAX):
+            raise not_found(year[:8])
+        result = _load(portal, int(year))
         if result is None:
-            raise not_found(f"{year}")
+            raise not_found(year)
         return result
 
     @router.get("/assessment/{year}/report.html")
-    def assessment_html(web: Current, year: int) -> Response:
+    def assessment_html(web: Current, year: str) -> Response:
         require(web.principal.reads_all)
         result = stored(year)
         return Response(
@@ -363,7 +364,7 @@ def register(router: APIRouter, portal: Portal) -> None:
         )
 
     @router.get("/assessment/{year}/report.xlsx")
-    def assessment_xlsx(web: Current, year: int) -> Response:
+    def assessment_xlsx(web: Current, year: str) -> Response:
         require(web.principal.reads_all)
         result = stored(year)
         with tempfile.TemporaryDirectory(prefix="cbec-report-") as folder:
@@ -377,7 +378,7 @@ def register(router: APIRouter, portal: Portal) -> None:
         )
 
     @router.get("/assessment/{year}/{zone}/scorecard.png")
-    def scorecard_chart(web: Current, year: int, zone: str) -> Response:
+    def scorecard_chart(web: Current, year: str, zone: str) -> Response:
         require(web.principal.reads_all)
         result = stored(year)
         if not any(z.code == zone for z in result.zones):
@@ -385,7 +386,7 @@ def register(router: APIRouter, portal: Portal) -> None:
         return Response(assess_report.scorecard_png(result, zone), media_type="image/png")
 
     @router.get("/assessment/{year}/{zone}")
-    def scorecard(request: Request, web: Current, year: int, zone: str) -> HTMLResponse:
+    def scorecard(request: Request, web: Current, year: str, zone: str) -> HTMLResponse:
         require(web.principal.reads_all)
         result = stored(year)
         found = next((z for z in result.zones if z.code == zone), None)
