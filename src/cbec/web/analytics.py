@@ -135,7 +135,7 @@ def _year(raw: str, lang: str) -> tuple[int | None, str]:
     return None, i18n.text(lang, "assess.bad_year", low=_YEAR_MIN, high=_YEAR_MAX)
 
 
-def _load(portal: Portal, year: str) -> AssessmentResult | None:
+def _load(portal: Portal, year: int) -> AssessmentResult | None:
     with portal.store.transaction() as session:
         try:
             return assess_service.load_result(session, year)
