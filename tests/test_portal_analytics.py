@@ -8,38 +8,17 @@ import csv
 import html
 import io
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from cbec.assess.config import parse
 from cbec.assess.maths import TIERS
-from cbec.assess.service import assess
 from cbec.stats.portal import table_for
 from cbec.store.db import Store
 from cbec.web.app import _money
-from cbec.zones.service import load_zones
-from portal_helpers import Platform, build_platform, client_for, sign_in
-from zones_helpers import enterprise, released_list
+from portal_helpers import NAMES, Platform, build_platform, client_for, sign_in, with_zones
 
-CONFIG = parse(
-    b"""
-name: portal test
-indicators:
-  - {key: trade_value, normalization: minmax, weight: 3}
-  - {key: active_enterprises, normalization: minmax, weight: 1}
-tiers: {quotas: [1, 1, 1, 1]}
-exit: {lowest_tier_consecutive: 2, warn_ahead: true}
-"""
-)
-#: zone → value of its one released list, by year (za falls behind in 2026)
-TRADE = {
-    2025: {"za": "400.50", "zb": "300", "zc": "200", "zd": "100"},
-    2026: {"za": "90", "zb": "1300.25", "zc": "200", "zd": "150"},
-}
-NAMES = {"za": "测试甲", "zb": "测试乙", "zc": "测试丙", "zd": "测试丁"}
 ROW = re.compile(r"<tr>(.*?)</tr>", re.S)
 CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
 TAG = re.compile(r"<[^>]+>")
@@ -48,27 +27,6 @@ TAG = re.compile(r"<[^>]+>")
 @pytest.fixture
 def platform(store: Store, tmp_path: Path) -> Platform:
     return build_platform(store, tmp_path)
-
-
-def _with_zones(platform: Platform, tmp_path: Path, years: tuple[int, ...] = (2025, 2026)) -> None:
-    zones = tmp_path / "zones.csv"
-    zones.write_text(
-        "code,name,province,batch,approved,source\n"
-        + "".join(f"{code},{name},浙江省,1,2015-03,test\n" for code, name in NAMES.items()),
-        encoding="utf-8",
-    )
-    with platform.store.transaction() as session:
-        load_zones(session, zones)
-        for i, code in enumerate(NAMES, 1):
-            enterprise(session, f"33019600{i:02d}", code)
-        for year, values in TRADE.items():
-            for zone, value in values.items():
-                ebc = f"33019600{list(NAMES).index(zone) + 1:02d}"
-                released_list(
-                    session, ebc, datetime(year, 6, 1, 4, tzinfo=UTC), [("3304990099", "116", value)]
-                )
-        for year in years:
-            assess(session, year, CONFIG, now=datetime(year + 1, 1, 5, tzinfo=UTC))
 
 
 def _client(platform: Platform, login: str, lang: str = "zh") -> TestClient:
@@ -105,7 +63,7 @@ PAGES = (
 
 @pytest.mark.parametrize("login", ["ent", "oper"])
 def test_enterprise_and_operator_users_are_refused(platform: Platform, tmp_path: Path, login: str) -> None:
-    _with_zones(platform, tmp_path)
+    with_zones(platform, tmp_path)
     client = _client(platform, login)
     for path in PAGES:
         answer = client.get(path)
@@ -116,7 +74,7 @@ def test_enterprise_and_operator_users_are_refused(platform: Platform, tmp_path:
 
 
 def test_regulator_and_admin_reach_every_page(platform: Platform, tmp_path: Path) -> None:
-    _with_zones(platform, tmp_path)
+    with_zones(platform, tmp_path)
     for login in ("reg", "admin"):
         client = _client(platform, login)
         for path in PAGES:
@@ -163,7 +121,7 @@ def test_bad_statistics_queries_are_explained_in_both_languages(
 
 
 def test_bad_assessment_years_are_explained(platform: Platform, tmp_path: Path) -> None:
-    _with_zones(platform, tmp_path)
+    with_zones(platform, tmp_path)
     for lang, phrase in (("zh", "考核年度应为"), ("en", "the year must be")):
         client = _client(platform, "reg", lang)
         for year in ("abc", "20261", "1999", "-1"):
@@ -185,7 +143,7 @@ def test_bad_assessment_years_are_explained(platform: Platform, tmp_path: Path) 
     ("by", "period"), [("zone", "year"), ("zone", "month"), ("chapter", "quarter"), ("enterprise", "year")]
 )
 def test_statistics_table_equals_table_for(platform: Platform, tmp_path: Path, by: str, period: str) -> None:
-    _with_zones(platform, tmp_path)
+    with_zones(platform, tmp_path)
     with platform.store.transaction() as session:
         expected = table_for(session, by=by, period=period)
     assert len(expected) >= 4
@@ -202,7 +160,7 @@ def test_statistics_table_equals_table_for(platform: Platform, tmp_path: Path, b
 
 
 def test_statistics_ranking_zone_filter_and_thousands(platform: Platform, tmp_path: Path) -> None:
-    _with_zones(platform, tmp_path)
+    with_zones(platform, tmp_path)
     client = _client(platform, "reg")
     assert len(_table(client.get("/portal/statistics?by=zone&period=year&top=2").text, "ranking")) == 2
     page = client.get("/portal/statistics?by=zone&period=year&top=5")
@@ -233,7 +191,7 @@ def test_statistics_empty_state(platform: Platform) -> None:
 def test_statistics_downloads(platform: Platform, tmp_path: Path) -> None:
     from openpyxl import load_workbook  # type: ignore[import-untyped]
 
-    _with_zones(platform, tmp_path)
+    with_zones(platform, tmp_path)
     with platform.store.transaction() as session:
         expected = table_for(session, by="zone", period="year")
     client = _client(platform, "reg")
@@ -257,7 +215,7 @@ def test_statistics_downloads(platform: Platform, tmp_path: Path) -> None:
 
 
 def test_assessment_lists_the_zones_with_their_tiers(platform: Platform, tmp_path: Path) -> None:
-    _with_zones(platform, tmp_path)
+    with_zones(platform, tmp_path)
     client = _client(platform, "reg")
     page = client.get("/portal/assessment")  # the latest year by default
     assert page.status_code == 200 and "2026" in page.text
@@ -273,7 +231,7 @@ def test_assessment_lists_the_zones_with_their_tiers(platform: Platform, tmp_pat
 
 
 def test_scorecard_shows_indicators_against_median_and_top_tier(platform: Platform, tmp_path: Path) -> None:
-    _with_zones(platform, tmp_path)
+    with_zones(platform, tmp_path)
     client = _client(platform, "reg")
     page = client.get("/portal/assessment/2026/zb")
     assert page.status_code == 200
@@ -289,7 +247,7 @@ def test_scorecard_shows_indicators_against_median_and_top_tier(platform: Platfo
 
 
 def test_assessment_downloads(platform: Platform, tmp_path: Path) -> None:
-    _with_zones(platform, tmp_path)
+    with_zones(platform, tmp_path)
     client = _client(platform, "reg")
     report = client.get("/portal/assessment/2026/report.html")
     assert report.headers["content-type"] == "text/html; charset=utf-8"
@@ -308,13 +266,13 @@ def test_assessment_empty_states(platform: Platform, tmp_path: Path) -> None:
     english = _client(platform, "reg", "en").get("/portal/assessment")
     assert "no assessment is stored yet" in english.text
     assert "cbec zones load" in client.get("/portal/zones").text
-    _with_zones(platform, tmp_path, years=(2026,))
+    with_zones(platform, tmp_path, years=(2026,))
     page = client.get("/portal/assessment?year=2024")
     assert page.status_code == 200 and "cbec zones assess --year 2024" in page.text
 
 
 def test_zone_registry_page(platform: Platform, tmp_path: Path) -> None:
-    _with_zones(platform, tmp_path)
+    with_zones(platform, tmp_path)
     rows = _table(_client(platform, "admin").get("/portal/zones").text, "zones")
     assert [r[0] for r in rows] == sorted(NAMES)
     assert {r[0]: r[5] for r in rows}["za"] == "预警"  # its 2026 result put it in the lowest tier
