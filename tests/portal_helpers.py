@@ -10,12 +10,16 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from cbec.api import create_app
+from cbec.assess.config import parse
+from cbec.assess.service import assess
 from cbec.ceb import examples, render
 from cbec.clearance import queries, reference
 from cbec.clearance.service import Engine, Settings
 from cbec.registry import add_enterprise
 from cbec.store.db import Store
 from cbec.users import add_user
+from cbec.zones.service import load_zones
+from zones_helpers import enterprise, released_list
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 OTHER = "1101960ZZZ"
@@ -101,3 +105,44 @@ def sign_in(client: TestClient, login: str, password: str) -> str:
     page = client.get("/portal/")
     assert page.status_code == 200
     return csrf_of(page.text)
+
+
+CONFIG = parse(
+    b"""
+name: portal test
+indicators:
+  - {key: trade_value, normalization: minmax, weight: 3}
+  - {key: active_enterprises, normalization: minmax, weight: 1}
+tiers: {quotas: [1, 1, 1, 1]}
+exit: {lowest_tier_consecutive: 2, warn_ahead: true}
+"""
+)
+#: zone → value of its one released list, by year (za falls behind in 2026)
+TRADE = {
+    2025: {"za": "400.50", "zb": "300", "zc": "200", "zd": "100"},
+    2026: {"za": "90", "zb": "1300.25", "zc": "200", "zd": "150"},
+}
+NAMES = {"za": "测试甲", "zb": "测试乙", "zc": "测试丙", "zd": "测试丁"}
+
+
+def with_zones(platform: Platform, tmp_path: Path, years: tuple[int, ...] = (2025, 2026)) -> None:
+    """Four test zones with one enterprise each, a released list per zone and year, and the assessment of
+    `years` (quotas 1/1/1/1: one zone per tier)."""
+    zones = tmp_path / "zones.csv"
+    zones.write_text(
+        "code,name,province,batch,approved,source\n"
+        + "".join(f"{code},{name},浙江省,1,2015-03,test\n" for code, name in NAMES.items()),
+        encoding="utf-8",
+    )
+    with platform.store.transaction() as session:
+        load_zones(session, zones)
+        for i, code in enumerate(NAMES, 1):
+            enterprise(session, f"33019600{i:02d}", code)
+        for year, values in TRADE.items():
+            for zone, value in values.items():
+                ebc = f"33019600{list(NAMES).index(zone) + 1:02d}"
+                released_list(
+                    session, ebc, datetime(year, 6, 1, 4, tzinfo=UTC), [("3304990099", "116", value)]
+                )
+        for year in years:
+            assess(session, year, CONFIG, now=datetime(year + 1, 1, 5, tzinfo=UTC))

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cbec.cli import app
 from cbec.store.db import Store
-from cbec.store.models import AuditRow, DocumentRow, EnterpriseRow, UserRow
+from cbec.store.models import AssessmentRunRow, AuditRow, DocumentRow, EnterpriseRow, UserRow, ZoneRow
 from cbec.users import authenticate
 
 runner = CliRunner()
@@ -89,6 +89,12 @@ def test_start_loads_the_demo_dataset_once(data_dir: Path, monkeypatch: pytest.M
         assert (session.scalar(select(func.count()).select_from(EnterpriseRow)) or 0) > 5
         user = session.get(UserRow, "enterprise")
         assert user is not None and user.enterprise_code
+        # the simulated enterprises sit in registered zones (codes, not city names), and the year is assessed
+        zone_codes = set(session.scalars(select(ZoneRow.code)))
+        linked = [e.zone for e in session.scalars(select(EnterpriseRow)) if e.zone is not None]
+        assert len(zone_codes) > 90 and linked and set(linked) <= zone_codes
+        assert session.scalars(select(AssessmentRunRow)).first() is not None
+    assert "考核年度 / assessed" in first.output
     again = runner.invoke(app, ["start", "--demo-lists", "30"])
     assert again.exit_code == 0 and "已存在" in again.output and "已经" not in again.output
     with store.transaction() as session:

@@ -1,7 +1,8 @@
 """End to end in a real browser: Debian's Chromium driven by Playwright against the app served by uvicorn.
 
 An enterprise user sends a message and reads its receipt; a regulator looks at the dashboard, finds a list,
-opens it, releases a held list and looks up a buyer's quota; an operator opens the register and the positive
+opens it, releases a held list, looks up a buyer's quota, the statistics, a year's assessment and a zone's
+scorecard; an operator opens the register and the positive
 list. A screenshot of every main page lands in var/screenshots/ (git-ignored) for people to look at.
 Skipped only when /usr/bin/chromium is absent (CI installs it: .ci/run).
 """
@@ -21,7 +22,7 @@ from cbec.api import create_app
 from cbec.ceb import examples, render
 from cbec.clearance.service import Settings
 from cbec.privacy import mask_value
-from portal_helpers import Platform, build_platform
+from portal_helpers import Platform, build_platform, with_zones
 from store_fixtures import sqlite_store
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -75,9 +76,10 @@ def _sign_out(page: Any) -> None:
     page.wait_for_selector("input[name=login]")
 
 
-def test_browser_walkthrough(served: tuple[str, Platform]) -> None:
+def test_browser_walkthrough(served: tuple[str, Platform], tmp_path: Path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     base, platform = served
+    with_zones(platform, tmp_path)
     SHOTS.mkdir(parents=True, exist_ok=True)
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
@@ -135,6 +137,29 @@ def test_browser_walkthrough(served: tuple[str, Platform]) -> None:
             assert "Personal annual quota" in page.content()
             page.screenshot(path=str(SHOTS / "quota-en.png"), full_page=True)
             page.click("a.lang")
+
+            page.click("nav a[href$='/statistics']")
+            page.select_option("select[name=by]", "zone")
+            page.select_option("select[name=period]", "year")
+            page.click("form.filters button[type=submit]")
+            assert page.locator("#stats-table tbody tr").count() >= 8
+            assert page.locator("svg.chart").count() == 2 and "1,300.25" in page.content()
+            page.screenshot(path=str(SHOTS / "statistics.png"), full_page=True)
+            page.click("nav a[href$='/assessment']")
+            assert page.locator("#ranking tbody tr").count() == 4 and "成效明显" in page.content()
+            page.screenshot(path=str(SHOTS / "assessment.png"), full_page=True)
+            page.click("#ranking a >> nth=0")
+            page.wait_for_selector("#indicators")
+            # a PNG served by the portal itself (img-src 'self'), drawn on request: wait for it to arrive
+            deadline = time.monotonic() + 30
+            loaded = 0
+            while time.monotonic() < deadline and not loaded:
+                loaded = page.evaluate("document.querySelector('img.chart-img').naturalWidth")
+                page.wait_for_timeout(200)
+            assert loaded > 100, "the scorecard chart did not load"
+            page.screenshot(path=str(SHOTS / "scorecard.png"), full_page=True)
+            page.click("nav a[href$='/zones']")
+            page.screenshot(path=str(SHOTS / "zones.png"), full_page=True)
             _sign_out(page)
 
             _sign_in(page, base, "oper", platform.passwords["oper"])
@@ -146,5 +171,17 @@ def test_browser_walkthrough(served: tuple[str, Platform]) -> None:
             assert not console_errors, console_errors
         finally:
             browser.close()
-    for name in ("dashboard", "search", "detail", "review", "registry", "positive-list", "quota", "upload"):
+    for name in (
+        "dashboard",
+        "search",
+        "detail",
+        "review",
+        "registry",
+        "positive-list",
+        "quota",
+        "upload",
+        "statistics",
+        "assessment",
+        "scorecard",
+    ):
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000

@@ -360,6 +360,11 @@ def start(
         else:
             statuses = ", ".join(f"{k} {v}" for k, v in sorted(report.demo_statuses.items()))
             typer.echo(f"演示数据 / demo dataset: {report.demo_lists} 份清单 / lists ({statuses})")
+            assessed = ", ".join(map(str, report.demo_assessed)) or "—"
+            typer.echo(
+                f"综试区 / zones {report.demo_zones}; 归属企业 / enterprises linked {report.demo_linked}; "
+                f"考核年度 / assessed {assessed} ({report.demo_zone_seconds:.1f} s)"
+            )
     url = f"http://{host}:{port}/portal/"
     rule = "=" * 78
     typer.echo(rule)

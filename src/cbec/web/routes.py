@@ -28,7 +28,7 @@ from cbec.privacy import mask_document
 from cbec.registry import ROLES, RegistryError, add_enterprise
 from cbec.store.models import AuditRow, DocumentRow, EnterpriseRow, ReferenceRow, UserRow
 from cbec.users import UserError, add_user, authenticate, generate_password, set_password
-from cbec.web import charts, i18n, queries, security
+from cbec.web import analytics, charts, i18n, queries, security
 from cbec.web.app import (
     MAX_UPLOAD,
     PER_PAGE,
@@ -788,19 +788,9 @@ def register(router: APIRouter, portal: Portal) -> None:
             query=base,
         )
 
-    # -- statistics and assessment: the statistics module plugs in here ------------------------------------
+    # -- statistics, assessment and the zone registry (cbec.web.analytics) ---------------------------------
 
-    @router.get("/statistics")
-    def statistics(request: Request, web: Current) -> HTMLResponse:
-        require(web.principal.reads_all)
-        # INTEGRATION POINT: render cbec.assess.report / its charts here once the statistics branch lands.
-        return page(request, "placeholder.html", web, title_key="nav.statistics")
-
-    @router.get("/assessment")
-    def assessment(request: Request, web: Current) -> HTMLResponse:
-        require(web.principal.reads_all)
-        # INTEGRATION POINT: cbec.assess.report.render_html(...) (zone assessment) goes here.
-        return page(request, "placeholder.html", web, title_key="nav.assessment")
+    analytics.register(router, portal)
 
     # -- anything else under /portal: a page of ours, not the API's JSON 404 --------------------------------
 
