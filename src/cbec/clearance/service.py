@@ -37,7 +37,7 @@ from cbec.ceb.receipts import (
     receipt_message,
 )
 from cbec.ceb.render import render
-from cbec.clearance import unit
+from cbec.clearance import locks, unit
 from cbec.clearance.documents import KINDS, Kind, business_key, buyer_key, decimal, head_of, text
 from cbec.clearance.reasons import Reason
 from cbec.store.db import Store
@@ -222,6 +222,7 @@ class Engine:
         except CebError as exc:
             return IngestResult(None, "rejected", [self._format_receipt(data, exc, moment)])
         with self.store.transaction() as session:
+            locks.lock_trades(session, [message])
             unit.begin(session, self.nodes)
             result = self._ingest(session, data, message, problems, business, source, moment, trusted)
             parsed = unit.finish(session)
@@ -254,8 +255,10 @@ class Engine:
         results: list[IngestResult | Exception] = []
         try:
             with self.store.transaction() as session:
+                taken = [(p[0], m) for _i, m, p in read if not isinstance(p, CebError)]
+                locks.lock_trades(session, [message for message, _m in taken])
                 unit.begin(session, self.nodes)
-                _preload(session, [(p[0], m) for _i, m, p in read if not isinstance(p, CebError)])
+                _preload(session, taken)
                 for item, moment, parsed in read:
                     if isinstance(parsed, CebError):
                         answer = self._format_receipt(item.data, parsed, moment)
