@@ -15,11 +15,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from cbec.ceb.model import Message
-from cbec.clearance.documents import KINDS, head_of, text
+from cbec.clearance.documents import KINDS, head_of
+from cbec.clearance.documents import text as field
 
 #: the kinds matched to their companions by order and by waybill (as `unit.BY_ORDER` / `unit.BY_WAYBILL`)
 _BY_ORDER = ("order", "payment", "list")
@@ -41,10 +42,10 @@ def trade_keys(messages: Iterable[Message]) -> list[int]:
             continue
         for document in message.documents:
             head = head_of(kind, document)
-            ebp, order_no = text(head, "ebpCode"), text(head, "orderNo")
+            ebp, order_no = field(head, "ebpCode"), field(head, "orderNo")
             if kind.name in _BY_ORDER and ebp and order_no:
                 keys.add(_key("order", ebp, order_no))
-            code, number = text(head, "logisticsCode"), text(head, "logisticsNo")
+            code, number = field(head, "logisticsCode"), field(head, "logisticsNo")
             if kind.name in _BY_WAYBILL and code and number:
                 keys.add(_key("waybill", code, number))
     return sorted(keys)
@@ -54,5 +55,11 @@ def lock_trades(session: Session, messages: Iterable[Message]) -> None:
     """Take the trades' advisory locks for the rest of the transaction (PostgreSQL; a no-op elsewhere)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for key in trade_keys(messages):
-        session.execute(select(func.pg_advisory_xact_lock(key)))
+    keys = trade_keys(messages)
+    if len(keys) == 1:
+        session.execute(select(func.pg_advisory_xact_lock(keys[0])))
+    elif keys:
+        # one round trip: a function scan over the sorted array yields its rows in array order
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"), {"keys": keys}
+        )
