@@ -110,7 +110,7 @@ def test_an_unreadable_json_form_gets_a_ceb900_not_a_500(client: TestClient) -> 
 
 
 def test_body_over_the_cap_is_413(client: TestClient) -> None:
-    from cbec.api.app import MAX_BODY_BYTES
+    from cbec.api.messages import MAX_BODY_BYTES
 
     response = post(client, b"<" + b"x" * MAX_BODY_BYTES + b">")
     assert response.status_code == 413

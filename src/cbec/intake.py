@@ -79,10 +79,9 @@ DECLARING_ROLES: dict[str, frozenset[str]] = {
 }
 
 
-def _role_refusal(session: Session, message: Message, cop_code: str) -> Refused | None:
+def _role_refusal(enterprise: EnterpriseRow | None, message: Message) -> Refused | None:
     """A refusal when the sender is on the register without a role that declares this message type (a
     sender known only to an in-memory key mapping has no register entry and is not judged here)."""
-    enterprise = session.get(EnterpriseRow, cop_code)
     allowed = DECLARING_ROLES.get(message.code)
     if enterprise is None or allowed is None or allowed & set(enterprise.roles):
         return None
@@ -137,7 +136,8 @@ def admit(store: Store, engine: Engine, data: bytes, cop_code: str, *, source: s
         )
     trusted = None
     with store.transaction() as session:
-        refused = _role_refusal(session, message, cop_code) if message is not None else None
+        enterprise = session.get(EnterpriseRow, cop_code)
+        refused = _role_refusal(enterprise, message) if message is not None else None
         if refused is not None:
             raise refused
         if message is not None and _acts_on_others(session, message, cop_code):
@@ -145,8 +145,7 @@ def admit(store: Store, engine: Engine, data: bytes, cop_code: str, *, source: s
                 "报文中的单证不属于本企业（本企业不是其当事方，或其变更、删除、撤销、退货的单证属于他人）",
                 "the message declares or acts on documents the caller is no party to",
             )
-        registered = session.get(EnterpriseRow, cop_code) is not None
-        if registered and (message is None or message.code in SIGNED_DECLARATIONS):
+        if enterprise is not None and (message is None or message.code in SIGNED_DECLARATIONS):
             trusted = trusted_for(session, cop_code)
     result = engine.ingest(data, source=source, trusted=trusted)
     log.info(

@@ -12,53 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from cbec.access import Principal
 from cbec.api import documents, errors, messages, registry, subscriptions
-from cbec.api.auth import Caller, caller
-from cbec.api.auth import enterprise_of as _enterprise_of
-from cbec.api.errors import (
-    BAD_REQUEST,
-    FORBIDDEN,
-    NOT_FOUND,
-    TOO_LARGE,
-    UNAUTHENTICATED,
-    UNSUPPORTED_TYPE,
-    ApiError,
-)
-from cbec.api.messages import ACCEPTED_TYPES, MAX_BODY_BYTES, MAX_PAGE
 from cbec.clearance.service import Engine, Settings
 from cbec.store.db import Store
 
 TITLE = "cbec 跨境电商线上综合服务平台 API"
-
-# the names this module had before the API was split into modules stay importable from here
-__all__ = [
-    "ACCEPTED_TYPES",
-    "BAD_REQUEST",
-    "FORBIDDEN",
-    "MAX_BODY_BYTES",
-    "MAX_PAGE",
-    "NOT_FOUND",
-    "TITLE",
-    "TOO_LARGE",
-    "UNAUTHENTICATED",
-    "UNSUPPORTED_TYPE",
-    "ApiError",
-    "Caller",
-    "_enterprise_of",
-    "caller",
-    "create_app",
-]
-
-
-def _document(store: Store, kind: str, number: str, principal: Principal) -> dict[str, Any]:
-    """A document for a caller who may read it, in its own transaction (`documents.document`)."""
-    with store.transaction() as session:
-        return documents.document(session, kind, number, principal)
 
 
 class _NoQueryStrings(logging.Filter):
