@@ -39,8 +39,16 @@ def sets(tmp_path_factory: pytest.TempPathFactory) -> dict[float, Path]:
     return out
 
 
+def _no_fallback(item: Intake) -> None:
+    raise AssertionError("a chunk fell back to one message a transaction: the chunk path failed")
+
+
 @pytest.mark.parametrize("rate", RATES)
-def test_chunks_agree_with_the_ground_truth(store: Store, sets: dict[float, Path], rate: float) -> None:
+def test_chunks_agree_with_the_ground_truth(
+    store: Store, sets: dict[float, Path], rate: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the fallback would hide a broken chunk path behind correct answers: here it must not happen
+    monkeypatch.setattr(Engine, "_try_one", lambda self, item: _no_fallback(item))
     report = run_check(sets[rate], store, batch=37)
     assert report.ok, "\n".join(report.lines())
     assert report.agreement == 100.0

@@ -40,6 +40,7 @@ from cbec.ceb.render import render
 from cbec.clearance import locks, unit
 from cbec.clearance.documents import KINDS, Kind, business_key, buyer_key, decimal, head_of, text
 from cbec.clearance.reasons import Reason
+from cbec.store import bulk
 from cbec.store.db import Store
 from cbec.store.models import (
     DocumentLineRow,
@@ -780,8 +781,6 @@ def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> 
     """Load what a chunk of messages will ask about, one query per question (`unit.ChunkIndex`): which of
     its messages are stored already, the current documents with its business keys and join keys, and (for
     its lists) the buyers' quota rows, locked in a fixed order."""
-    from sqlalchemy import tuple_
-
     from cbec.store.models import QuotaRow, StockRow
 
     index = unit.ChunkIndex()
@@ -812,25 +811,23 @@ def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> 
             (t, g)
             for t, g in session.execute(
                 select(MessageRow.msg_type, MessageRow.guid).where(
-                    tuple_(MessageRow.msg_type, MessageRow.guid).in_(sorted(index.covered_messages))
+                    bulk.pairs_in(
+                        session, MessageRow.msg_type, MessageRow.guid, sorted(index.covered_messages)
+                    )
                 )
             )
         }
     current = DocumentRow.current.is_(True)
     questions = [
-        (tuple_(DocumentRow.kind, DocumentRow.doc_key), index.covered_keys, None),
-        (tuple_(DocumentRow.ebp_code, DocumentRow.order_no), index.covered_orders, unit.BY_ORDER),
-        (
-            tuple_(DocumentRow.logistics_code, DocumentRow.logistics_no),
-            index.covered_waybills,
-            unit.BY_WAYBILL,
-        ),
+        ((DocumentRow.kind, DocumentRow.doc_key), index.covered_keys, None),
+        ((DocumentRow.ebp_code, DocumentRow.order_no), index.covered_orders, unit.BY_ORDER),
+        ((DocumentRow.logistics_code, DocumentRow.logistics_no), index.covered_waybills, unit.BY_WAYBILL),
     ]
     seen: set[int] = set()
-    for columns, pairs, kinds in questions:
+    for (first, second), pairs, kinds in questions:
         if not pairs:
             continue
-        query = select(DocumentRow).where(current, columns.in_(sorted(pairs)))
+        query = select(DocumentRow).where(current, bulk.pairs_in(session, first, second, sorted(pairs)))
         if kinds is not None:
             query = query.where(DocumentRow.kind.in_(kinds))
         for found in session.scalars(query):
@@ -851,18 +848,20 @@ def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> 
             )
             lock = (
                 select(QuotaRow)
-                .where(tuple_(QuotaRow.buyer_key, QuotaRow.year).in_(buyers))
+                .where(bulk.pairs_in(session, QuotaRow.buyer_key, QuotaRow.year, buyers))
                 .order_by(QuotaRow.buyer_key, QuotaRow.year)
                 .with_for_update()
             )
         else:  # SQLite: the write lock taken at BEGIN IMMEDIATE already serializes the chunk
-            lock = select(QuotaRow).where(tuple_(QuotaRow.buyer_key, QuotaRow.year).in_(buyers))
+            lock = select(QuotaRow).where(bulk.pairs_in(session, QuotaRow.buyer_key, QuotaRow.year, buyers))
         for ledger in session.scalars(lock):
             index.quota[(ledger.buyer_key, ledger.year)] = ledger
         index.quota_missing = {pair for pair in buyers if pair not in index.quota}
     if stock:  # bonded stock rows, locked in a fixed order (after the quota rows, as a decision does)
         items = sorted(stock)
-        held_rows = select(StockRow).where(tuple_(StockRow.ems_no, StockRow.item_record_no).in_(items))
+        held_rows = select(StockRow).where(
+            bulk.pairs_in(session, StockRow.ems_no, StockRow.item_record_no, items)
+        )
         if session.get_bind().dialect.name == "postgresql":
             held_rows = held_rows.order_by(StockRow.ems_no, StockRow.item_record_no).with_for_update()
         for held in session.scalars(held_rows):

@@ -20,10 +20,12 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from cbec.ceb.model import Message
+from cbec.store import bulk
+from cbec.store.models import DocumentRow, MessageRow
 
 ROWS = "cbec.pending_rows"
 NODES = "cbec.nodes"
@@ -85,17 +87,29 @@ def add_row(session: Session, model: Any, **values: Any) -> None:
 
 
 def flush_rows(session: Session) -> None:
-    """Insert the collected rows, one executemany per table, in the order they were made."""
+    """Insert the collected rows, one bulk insert per table (`cbec.store.bulk`), in the order they were
+    made; first the chunk's new messages and documents they point to."""
     rows: list[tuple[Table, dict[str, Any]]] | None = session.info.get(ROWS)
     if not rows:
         return
-    session.flush()  # the documents and messages they point to
+    flush_new(session)
     by_table: dict[Table, list[dict[str, Any]]] = {}
     for table, values in rows:
         by_table.setdefault(table, []).append(values)
     rows.clear()
     for table, batch in by_table.items():
-        session.execute(insert(table), batch)
+        bulk.insert_rows(session, table, batch)
+
+
+def flush_new(session: Session) -> None:
+    """Write the chunk's new messages, then its new documents (ids allocated up front) in bulk, and let the
+    unit of work flush whatever else is pending (changed rows, new rows without an id)."""
+    chunk = index(session)
+    if chunk is not None and session.new:
+        pending = list(session.new)
+        for model in (MessageRow, DocumentRow):
+            bulk.insert_new(session, [o for o in pending if type(o) is model])
+    session.flush()
 
 
 def remember(session: Session, message_id: int, message: Message) -> None:
