@@ -102,7 +102,9 @@ def pairs_in(
     if session.get_bind().dialect.name != "postgresql":
         return tuple_(first, second).in_(list(pairs))
     types = [ARRAY(Integer) if isinstance(c.type, Integer) else ARRAY(Text) for c in (first, second)]
-    keys = func.unnest(
-        literal([p[0] for p in pairs], types[0]), literal([p[1] for p in pairs], types[1])
-    ).table_valued("a", "b").render_derived()
+    keys = (
+        func.unnest(literal([p[0] for p in pairs], types[0]), literal([p[1] for p in pairs], types[1]))
+        .table_valued("a", "b")
+        .render_derived()
+    )
     return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
