@@ -7,10 +7,11 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from cbec.ceb import examples, render
-from cbec.clearance.locks import trade_keys
+from cbec.clearance.locks import lock_trades, trade_keys
 from cbec.clearance.service import Engine, IngestResult, Settings
 from cbec.store.db import Store
 
@@ -42,7 +43,7 @@ def test_intake_waits_while_another_transaction_holds_the_trade(store: Store) ->
     try:
         with other.connect() as holder:
             holder.begin()
-            holder.execute(select(func.pg_advisory_xact_lock(key)))
+            holder.execute(text(HOLD), {"k": key})
             worker = threading.Thread(target=lambda: results.append(engine.ingest(render(order), now=NOW)))
             worker.start()
             worker.join(1.0)
@@ -53,6 +54,28 @@ def test_intake_waits_while_another_transaction_holds_the_trade(store: Store) ->
     finally:
         other.dispose()
     assert [r.outcome for r in results] == ["accepted"]
+
+
+def test_the_same_trade_in_another_schema_does_not_block(store: Store) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serializes every writer; the per-trade locks are PostgreSQL's")
+    trade = examples.Trade(order_no="LOCK4")
+    order = examples.ceb311(trade)
+    engine = Engine(store, Settings())
+    other = create_engine(store.engine.url, connect_args={"options": "-csearch_path=public"})
+    try:
+        with Session(other) as holder, holder.begin():
+            lock_trades(holder, [order])  # the same trade, taken by a platform in another schema
+            worker = threading.Thread(target=lambda: engine.ingest(render(order), now=NOW))
+            worker.start()
+            worker.join(30)
+            assert not worker.is_alive()  # advisory locks are database-wide: the schema keeps them apart
+    finally:
+        other.dispose()
+
+
+#: what intake takes for a key (`locks.lock_trades`): the key mixed with the current schema's name
+HOLD = "SELECT pg_advisory_xact_lock(CAST(:k AS bigint) # hashtextextended(current_schema(), 0))"
 
 
 def _search_path(store: Store) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cbec.ceb.model import Message
@@ -56,10 +56,14 @@ def lock_trades(session: Session, messages: Iterable[Message]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     keys = trade_keys(messages)
-    if len(keys) == 1:
-        session.execute(select(func.pg_advisory_xact_lock(keys[0])))
-    elif keys:
-        # one round trip: a function scan over the sorted array yields its rows in array order
+    if keys:
+        # one round trip: a function scan over the sorted array yields its rows in array order. Advisory
+        # locks belong to the whole database: the key is mixed with the schema's name, so platforms (or test
+        # runs) in other schemas of one database never wait on each other's trades
         session.execute(
-            text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"), {"keys": keys}
+            text(
+                "SELECT pg_advisory_xact_lock(k # hashtextextended(current_schema(), 0)) "
+                "FROM unnest(CAST(:keys AS bigint[])) AS k"
+            ),
+            {"keys": keys},
         )

@@ -91,11 +91,12 @@ def _active(session: Session, kind: str) -> list[tuple[int, str, str]]:
     if cache is not None and kind in cache:
         found: list[tuple[int, str, str]] = cache[kind]
         return found
-    rows = session.execute(
-        select(ReferenceRow.id, ReferenceRow.sha256, ReferenceRow.name)
-        .where(ReferenceRow.kind == kind, ReferenceRow.active.is_(True))
-        .order_by(ReferenceRow.id)
-    ).all()
+    with session.no_autoflush:  # nothing pending in an intake changes reference rows (`load` flushes its own)
+        rows = session.execute(
+            select(ReferenceRow.id, ReferenceRow.sha256, ReferenceRow.name)
+            .where(ReferenceRow.kind == kind, ReferenceRow.active.is_(True))
+            .order_by(ReferenceRow.id)
+        ).all()
     active = [(row.id, row.sha256, row.name) for row in rows]
     if cache is not None:
         cache[kind] = active
@@ -109,7 +110,8 @@ _PARSED: dict[str, object] = {}
 def _parsed(session: Session, row_id: int, sha256: str, name: str, parse: Callable[[bytes, str], T]) -> T:
     cached = _PARSED.get(sha256)
     if cached is None:
-        content = session.scalars(select(ReferenceRow.content).where(ReferenceRow.id == row_id)).one()
+        with session.no_autoflush:
+            content = session.scalars(select(ReferenceRow.content).where(ReferenceRow.id == row_id)).one()
         cached = parse(content, Path(name).suffix.lower() or ".csv")
         if len(_PARSED) > 64:
             _PARSED.clear()

@@ -9,8 +9,8 @@ Values go through each column's SQLAlchemy bind processor first, so a row is sto
 normalized to UTC by `UtcDateTime`). SQLite's executemany is already a C loop: it stays.
 
 `insert_new` does the same for new ORM objects that were given their primary key up front (ids allocated
-for a chunk): written with COPY, then attached to the session as if loaded, so later changes to them are
-ordinary UPDATEs and the unit of work never inserts them again.
+for a chunk): written with COPY, then registered as persistent exactly as a flush registers what it
+inserted, so later changes to them are ordinary UPDATEs and the unit of work never inserts them again.
 """
 
 from __future__ import annotations
@@ -18,9 +18,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Integer, Table, Text, func, insert, literal, select, tuple_
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    Table,
+    Text,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 Processor = Callable[[Any], Any] | None
 
@@ -63,10 +75,9 @@ def insert_new(session: Session, objects: Sequence[Any]) -> list[Any]:
             if column.key not in obj.__dict__:
                 setattr(obj, column.key, default)
     _copy(session, table, columns, ([obj.__dict__.get(c.key) for c in columns] for obj in ready))
-    for obj in ready:
-        session.expunge(obj)
-        make_transient_to_detached(obj)
-        session.add(obj)
+    # what a flush does after its INSERT: identity keys set, attribute state committed, the rows moved from
+    # the session's new objects to its identity map and kept for a rollback to undo
+    session._register_persistent({inspect(obj) for obj in ready})
     taken = {id(o) for o in ready}
     return [o for o in objects if id(o) not in taken]
 
