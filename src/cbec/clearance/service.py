@@ -344,7 +344,8 @@ class Engine:
                     f"signature verification failed: {signature_reason}",
                 ),
             ]
-        row = MessageRow(
+        row = bulk.new_object(
+            MessageRow,
             guid=message.guid,
             msg_type=code,
             sha256=digest,
@@ -512,7 +513,8 @@ class Engine:
             "list": None,
         }.get(kind.name)
         id_field = "payerIdNumber" if kind.name == "payment" else "buyerIdNumber"
-        stored = DocumentRow(
+        stored = bulk.new_object(
+            DocumentRow,
             kind=kind.name,
             doc_key=key,
             version=version,
