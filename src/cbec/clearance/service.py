@@ -11,6 +11,7 @@ import hashlib
 import os
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -133,6 +134,8 @@ class Intake:
     now: datetime | None = None
     #: the sender's registered certificates, as `Engine.ingest(trusted=…)` takes them
     trusted: Collection[CertificateInfo] | None = None
+    #: `data` already read by `read_message` (an admission check needed it), so it is not parsed again
+    parsed: Parsed | None = None
 
 
 @dataclass
@@ -194,6 +197,7 @@ class Engine:
         source: str | None = None,
         now: datetime | None = None,
         trusted: Collection[CertificateInfo] | None = None,
+        parsed: Parsed | None = None,
     ) -> IngestResult:
         """Take one message (XML, DxpMsg or the JSON form) and answer it; idempotent on the root guid.
 
@@ -204,10 +208,13 @@ class Engine:
         JSON form cannot be verified, so it cannot declare these.
 
         With `Settings.group_commit`, calls that arrive together from several threads (an HTTP server's
-        thread pool) are taken in one transaction (`ingest_many`), each still judged on its own."""
+        thread pool) are taken in one transaction (`ingest_many`), each still judged on its own.
+
+        `parsed`, when given, is what `read_message(data)` returned for these very bytes (the caller read
+        the message already); the answer is the same as without it."""
         if self.settings.group_commit:
-            return self._group.submit(Intake(data, source, now, trusted))
-        return self._ingest_one(data, source, now, trusted)
+            return self._group.submit(Intake(data, source, now, trusted, parsed))
+        return self._ingest_one(data, source, now, trusted, parsed)
 
     def _ingest_one(
         self,
@@ -215,10 +222,11 @@ class Engine:
         source: str | None,
         now: datetime | None,
         trusted: Collection[CertificateInfo] | None = None,
+        preread: Parsed | None = None,
     ) -> IngestResult:
         moment = _now(now)
         try:
-            message, problems, business = _read(data)
+            message, problems, business = preread if preread is not None else _read(data)
         except CebError as exc:
             return IngestResult(None, "rejected", [self._format_receipt(data, exc, moment)])
         with self.store.transaction() as session:
@@ -249,7 +257,7 @@ class Engine:
         for item in items:
             moment = _now(item.now)
             try:
-                read.append((item, moment, _read(item.data)))
+                read.append((item, moment, item.parsed if item.parsed is not None else _read(item.data)))
             except CebError as exc:
                 read.append((item, moment, exc))
         results: list[IngestResult | Exception] = []
@@ -278,7 +286,7 @@ class Engine:
 
     def _try_one(self, item: Intake) -> IngestResult | Exception:
         try:
-            return self._ingest_one(item.data, item.source, item.now, item.trusted)
+            return self._ingest_one(item.data, item.source, item.now, item.trusted, item.parsed)
         except Exception as exc:
             return exc
 
@@ -735,13 +743,27 @@ class _GroupCommit:
     """Group commit for `Engine.ingest` called from many threads at once: one thread at a time leads,
     taking every message waiting (as many as the server has threads) through `Engine.ingest_many` in one
     transaction; the others wait for their answers, and one of those still waiting leads next. A message's
-    error is raised in the thread that sent it."""
+    error is raised in the thread that sent it.
 
-    def __init__(self, engine: Engine) -> None:
+    A new leader first lets `wait` seconds pass (CBEC_GROUP_COMMIT_WAIT_MS; 0 by default) so that requests
+    arriving just behind it join its transaction: a chunk's fixed cost (the preloading queries, the commit)
+    is shared by more messages, at the price of that much latency when the server is not busy."""
+
+    def __init__(self, engine: Engine, wait: float | None = None) -> None:
         self.engine = engine
         self.turn = threading.Condition()
         self.waiting: list[_Ticket] = []
         self.leading = False
+        if wait is None:
+            try:
+                wait = float(os.environ.get("CBEC_GROUP_COMMIT_WAIT_MS") or 0) / 1000
+            except ValueError:
+                raise ClearanceError(
+                    "CBEC_GROUP_COMMIT_WAIT_MS 应为毫秒数",
+                    "CBEC_GROUP_COMMIT_WAIT_MS must be a number of milliseconds",
+                    code="CBEC-0402",
+                ) from None
+        self.wait = max(wait, 0.0)
 
     def submit(self, item: Intake) -> IngestResult:
         ticket = _Ticket(item)
@@ -749,9 +771,14 @@ class _GroupCommit:
             self.waiting.append(ticket)
             while ticket.outcome is None and self.leading:
                 self.turn.wait()
-            batch: list[_Ticket] = []
-            if ticket.outcome is None:  # nobody leads and ours is not done: lead, with all that wait
+            lead = ticket.outcome is None  # nobody leads and ours is not done: lead, with all that wait
+            if lead:
                 self.leading = True
+        batch: list[_Ticket] = []
+        if lead:
+            if self.wait:
+                time.sleep(self.wait)  # the others queue behind a leader, so they join this chunk
+            with self.turn:
                 batch, self.waiting = self.waiting, []
         if batch:
             try:
@@ -929,6 +956,16 @@ def keep_notice(
     return Answer(message.code, status, f"{zh} / {en}", xml, key)
 
 
+#: a message as `read_message` returns it: the message, its problems, the business XML bytes (None for JSON)
+Parsed = tuple[Message, list[Problem], bytes | None]
+
+
+def read_message(data: bytes) -> Parsed:
+    """`data` read as `Engine.ingest` reads it, for a caller that needs the message before the engine takes
+    it (then passed on as `ingest(parsed=…)`); raises `CebError` when unreadable."""
+    return _read(data)
+
+
 def _read(data: bytes) -> tuple[Message, list[Problem], bytes | None]:
     """Parse (XML, DxpMsg or the JSON form) and check in one pass; also the business XML bytes as
     received (None for the JSON form, whose signature cannot be verified)."""
@@ -1023,7 +1060,9 @@ __all__ = [
     "Engine",
     "IngestResult",
     "Intake",
+    "Parsed",
     "Settings",
     "keep_notice",
     "load_message",
+    "read_message",
 ]
