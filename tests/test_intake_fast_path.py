@@ -235,3 +235,72 @@ def test_group_commit_over_http_answers_as_one_by_one(store: Store, tmp_path: Pa
 
         lists = session.scalars(select(DocumentRow.status).where(DocumentRow.kind == "list")).all()
     assert len(lists) == len(trades)
+
+
+def test_admission_checks_of_a_chunk_are_judged_each_on_its_own(store: Store) -> None:
+    """With group commit the admission checks of the messages taken together share a transaction; a
+    refusal or a failure is still raised in its own caller's thread only, and nothing of it is stored."""
+    from cbec.intake import Refused
+
+    trades = [examples.Trade(order_no=f"ADM{i}") for i in range(6)]
+    engine = Engine(store, Settings(group_commit=True))
+    engine._group.wait = 0.2  # the six arrive within the leader's wait: most likely one chunk
+    sizes: list[int] = []
+    real_many = engine._many
+
+    def counting(chunk: Any) -> Any:
+        sizes.append(len(chunk))
+        return real_many(chunk)
+
+    engine._many = counting  # type: ignore[method-assign]
+    asked: list[int] = []
+
+    def admission_of(i: int) -> Any:
+        def admission(session: Any) -> None:
+            asked.append(i)
+            session.scalars(select(EnterpriseRow)).all()  # a read in the shared transaction
+            if i == 1:
+                raise Refused("拒绝", "refused")
+            if i == 2:
+                raise RuntimeError("the check broke")
+
+        return admission
+
+    def send_one(i: int) -> Any:
+        try:
+            return engine.ingest(render(examples.ceb311(trades[i])), now=NOW, admission=admission_of(i))
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(send_one, range(6)))
+    assert isinstance(got[1], Refused)
+    assert isinstance(got[2], RuntimeError)
+    assert all(
+        isinstance(r, IngestResult) and r.outcome == "accepted" for i, r in enumerate(got) if i not in (1, 2)
+    )
+    assert sum(sizes) == 4  # the two that were not admitted never reached intake
+    assert (
+        sorted(asked).count(2) == 2 and sorted(asked).count(3) >= 1
+    )  # the broken check was asked again alone
+    with store.transaction() as session:
+        from cbec.store.models import DocumentRow
+
+        stored = set(session.scalars(select(DocumentRow.doc_key).where(DocumentRow.kind == "order")))
+    assert len(stored) == 4 and not any("ADM1" in k or "ADM2" in k for k in stored)
+
+
+def test_admission_without_group_commit_refuses_before_anything_is_stored(store: Store) -> None:
+    from cbec.intake import Refused
+
+    engine = Engine(store)
+
+    def refuse(session: Any) -> None:
+        raise Refused("拒绝", "refused")
+
+    with pytest.raises(Refused):
+        engine.ingest(render(examples.ceb311(examples.Trade(order_no="NOPE1"))), now=NOW, admission=refuse)
+    accepted = engine.ingest(
+        render(examples.ceb311(examples.Trade(order_no="NOPE1"))), now=NOW, admission=lambda session: None
+    )
+    assert accepted.outcome == "accepted"  # the refused one left nothing behind: not a duplicate

@@ -23,6 +23,7 @@ from cbec.access import parties
 from cbec.ceb import jsonform
 from cbec.ceb.errors import CebError
 from cbec.ceb.model import Message
+from cbec.ceb.sign.keys import CertificateInfo
 from cbec.certificates import enterprise_and_trusted
 from cbec.clearance.documents import KINDS, business_key, head_of, text
 from cbec.clearance.service import SIGNED_DECLARATIONS, Engine, IngestResult, Parsed, read_message
@@ -125,7 +126,11 @@ def _acts_on_others(session: Session, message: Message, cop_code: str) -> bool:
 def admit(store: Store, engine: Engine, data: bytes, cop_code: str, *, source: str) -> IngestResult:
     """Check the sender and what it acts on, then hand the message to the engine with the sender's
     registered certificates when it is a kind that must be signed (or its kind cannot be told yet).
-    Raises `Refused` (nothing stored) when the sender may not send it."""
+    Raises `Refused` (nothing stored) when the sender may not send it.
+
+    The message is read once, here, and handed on; the register checks run as the engine's admission step
+    (`Engine.ingest(admission=…)`), so with group commit the messages taken together share one read-only
+    transaction for them, still judged each on its own just before intake."""
     parsed = read(data)
     message = parsed[0] if parsed is not None else None
     transfer = message.child("BaseTransfer") if message is not None else None
@@ -134,9 +139,9 @@ def admit(store: Store, engine: Engine, data: bytes, cop_code: str, *, source: s
             "报文 BaseTransfer/copCode 与申报企业不符",
             "the message's BaseTransfer/copCode is not the sending enterprise",
         )
-    trusted = None
     signed = message is None or message.code in SIGNED_DECLARATIONS
-    with store.transaction() as session:
+
+    def admission(session: Session) -> list[CertificateInfo] | None:
         if signed:
             enterprise, certificates = enterprise_and_trusted(session, cop_code)
         else:
@@ -149,9 +154,9 @@ def admit(store: Store, engine: Engine, data: bytes, cop_code: str, *, source: s
                 "报文中的单证不属于本企业（本企业不是其当事方，或其变更、删除、撤销、退货的单证属于他人）",
                 "the message declares or acts on documents the caller is no party to",
             )
-        if enterprise is not None and signed:
-            trusted = certificates
-    result = engine.ingest(data, source=source, trusted=trusted, parsed=parsed)
+        return certificates if enterprise is not None and signed else None
+
+    result = engine.ingest(data, source=source, parsed=parsed, admission=admission)
     log.info(
         "message from %s via %s: %s %s", cop_code, source.split(":")[0], result.message_type, result.outcome
     )

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -136,6 +136,8 @@ class Intake:
     trusted: Collection[CertificateInfo] | None = None
     #: `data` already read by `read_message` (an admission check needed it), so it is not parsed again
     parsed: Parsed | None = None
+    #: a check run before intake (`Engine.ingest(admission=…)`), whose result replaces `trusted`
+    admission: Admission | None = None
 
 
 @dataclass
@@ -198,6 +200,7 @@ class Engine:
         now: datetime | None = None,
         trusted: Collection[CertificateInfo] | None = None,
         parsed: Parsed | None = None,
+        admission: Admission | None = None,
     ) -> IngestResult:
         """Take one message (XML, DxpMsg or the JSON form) and answer it; idempotent on the root guid.
 
@@ -211,9 +214,16 @@ class Engine:
         thread pool) are taken in one transaction (`ingest_many`), each still judged on its own.
 
         `parsed`, when given, is what `read_message(data)` returned for these very bytes (the caller read
-        the message already); the answer is the same as without it."""
+        the message already); the answer is the same as without it.
+
+        `admission`, when given, is asked first in a transaction of its own, which with group commit the
+        messages taken together share: it raises to refuse the message (raised here, nothing stored) or
+        returns the certificates to judge it by, in place of `trusted`."""
         if self.settings.group_commit:
-            return self._group.submit(Intake(data, source, now, trusted, parsed))
+            return self._group.submit(Intake(data, source, now, trusted, parsed, admission))
+        if admission is not None:
+            with self.store.transaction() as session:
+                trusted = admission(session)
         return self._ingest_one(data, source, now, trusted, parsed)
 
     def _ingest_one(
@@ -781,12 +791,16 @@ class _GroupCommit:
             with self.turn:
                 batch, self.waiting = self.waiting, []
         if batch:
+            self._admit(batch)
+            taken = [t for t in batch if t.outcome is None]
             try:
-                outcomes: list[IngestResult | Exception] = self.engine._many([t.item for t in batch])
+                outcomes: list[IngestResult | Exception] = (
+                    self.engine._many([t.item for t in taken]) if taken else []
+                )
             except Exception as exc:  # reading failed before any transaction: everyone gets the error
-                outcomes = [exc] * len(batch)
+                outcomes = [exc] * len(taken)
             with self.turn:
-                for waiting, outcome in zip(batch, outcomes, strict=True):
+                for waiting, outcome in zip(taken, outcomes, strict=True):
                     waiting.outcome = outcome
                 self.leading = False
                 self.turn.notify_all()
@@ -795,6 +809,37 @@ class _GroupCommit:
         if isinstance(result, Exception):
             raise result
         return result
+
+    def _admit(self, batch: list[_Ticket]) -> None:
+        """Run the admission checks of the chunk in one transaction (they only read): a refused message
+        gets its error as outcome, an admitted one its certificates. Should the transaction itself fail,
+        each check not yet done is run again on its own, so one message's failure is its own."""
+        checks = [t for t in batch if t.item.admission is not None]
+        if not checks:
+            return
+        try:
+            with self.engine.store.transaction() as session:
+                for ticket in checks:
+                    self._check(ticket, session)
+        except Exception:
+            for ticket in checks:
+                if ticket.outcome is None and ticket.item.admission is not None:
+                    try:
+                        with self.engine.store.transaction() as session:
+                            self._check(ticket, session)
+                    except Exception as exc:
+                        ticket.outcome = exc
+
+    @staticmethod
+    def _check(ticket: _Ticket, session: Session) -> None:
+        admission = ticket.item.admission
+        assert admission is not None
+        try:
+            trusted = admission(session)
+        except CebError as exc:  # a refusal: nothing wrong with the transaction
+            ticket.outcome = exc
+            return
+        ticket.item = replace(ticket.item, trusted=trusted, admission=None)
 
 
 @dataclass
@@ -958,6 +1003,8 @@ def keep_notice(
 
 #: a message as `read_message` returns it: the message, its problems, the business XML bytes (None for JSON)
 Parsed = tuple[Message, list[Problem], bytes | None]
+#: a check before intake (`Engine.ingest(admission=…)`): raises to refuse, or returns the certificates
+Admission = Callable[[Session], "Collection[CertificateInfo] | None"]
 
 
 def read_message(data: bytes) -> Parsed:
@@ -1054,6 +1101,7 @@ def _unsigned_declarations(
 __all__ = [
     "SIGNATURE_CODES",
     "SIGNED_DECLARATIONS",
+    "Admission",
     "Answer",
     "ClearanceError",
     "Decision",
