@@ -35,3 +35,7 @@ def test_http_bench_serves_a_set_and_times_decisions() -> None:
     assert result.peak_lists + result.load_lists == 20
     assert result.lists_per_second > 0 and 0 < result.p50_ms <= result.p99_ms
     assert "| sqlite | 20 |" in http_markdown(result)
+    # the peak phase's CPU is counted from /proc: the server worked, the client is measured too
+    assert result.peak_server_cpu > 0 and result.peak_client_cpu > 0 and result.peak_db_cpu == 0
+    assert "messages per server CPU second" in result.summary()
+    assert "messages per server CPU second" in http_markdown(result)

@@ -12,8 +12,9 @@ import base64
 import hashlib
 import textwrap
 from datetime import UTC, datetime
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from cbec.ceb.errors import CebError
@@ -126,8 +127,35 @@ def trusted_for(session: Session, enterprise_code: str) -> list[CertificateInfo]
     """The active certificates of an enterprise, loaded for `verify_message(trusted=…)`; validity dates
     are judged by the verifier (an expired certificate fails with 1002)."""
     rows = session.scalars(
-        select(CertificateRow).where(
+        select(CertificateRow.pem).where(
             CertificateRow.enterprise_code == enterprise_code, CertificateRow.status == "active"
         )
     )
-    return [load_certificate(row.pem) for row in rows]
+    return [_loaded(pem) for pem in rows]
+
+
+def enterprise_and_trusted(
+    session: Session, enterprise_code: str
+) -> tuple[EnterpriseRow | None, list[CertificateInfo]]:
+    """The enterprise's register entry and its active certificates (as `trusted_for`), in one query: what
+    admission asks of every list, cancellation and return."""
+    rows = session.execute(
+        select(EnterpriseRow, CertificateRow.pem)
+        .outerjoin(
+            CertificateRow,
+            and_(CertificateRow.enterprise_code == EnterpriseRow.code, CertificateRow.status == "active"),
+        )
+        .where(EnterpriseRow.code == enterprise_code)
+        .order_by(CertificateRow.id)
+    ).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [_loaded(pem) for _enterprise, pem in rows if pem is not None]
+
+
+@lru_cache(maxsize=1024)
+def _loaded(pem: str) -> CertificateInfo:
+    """A stored certificate read once per process: the PEM text is the whole certificate (immutable,
+    `CertificateInfo` is frozen), so the cache cannot outlive a revocation — which certificates are active
+    is asked of the database on every call."""
+    return load_certificate(pem)

@@ -23,10 +23,10 @@ from cbec.access import parties
 from cbec.ceb import jsonform
 from cbec.ceb.errors import CebError
 from cbec.ceb.model import Message
-from cbec.ceb.parse import parse_checked
-from cbec.certificates import trusted_for
+from cbec.ceb.sign.keys import CertificateInfo
+from cbec.certificates import enterprise_and_trusted
 from cbec.clearance.documents import KINDS, business_key, head_of, text
-from cbec.clearance.service import SIGNED_DECLARATIONS, Engine, IngestResult
+from cbec.clearance.service import SIGNED_DECLARATIONS, Engine, IngestResult, Parsed, read_message
 from cbec.store.db import Store
 from cbec.store.models import DocumentRow, EnterpriseRow
 
@@ -42,13 +42,13 @@ class Refused(CebError):
     code = "CBEC-0502"
 
 
-def read(data: bytes) -> Message | None:
-    """The message, when the body is readable (the engine answers an unreadable one with CEB900)."""
+def read(data: bytes) -> Parsed | None:
+    """The message read as the engine reads it (parsed and checked), when the body is readable (the engine
+    answers an unreadable one with CEB900); handed on to the engine, so a message is parsed once."""
+    if len(data) > MAX_MESSAGE_BYTES:
+        return None
     try:
-        if data.lstrip().startswith(b"{"):
-            return jsonform.from_json(data, max_bytes=MAX_MESSAGE_BYTES)
-        message, _ = parse_checked(data, max_bytes=MAX_MESSAGE_BYTES)
-        return message
+        return read_message(data)
     except CebError:
         return None
 
@@ -126,17 +126,26 @@ def _acts_on_others(session: Session, message: Message, cop_code: str) -> bool:
 def admit(store: Store, engine: Engine, data: bytes, cop_code: str, *, source: str) -> IngestResult:
     """Check the sender and what it acts on, then hand the message to the engine with the sender's
     registered certificates when it is a kind that must be signed (or its kind cannot be told yet).
-    Raises `Refused` (nothing stored) when the sender may not send it."""
-    message = read(data)
+    Raises `Refused` (nothing stored) when the sender may not send it.
+
+    The message is read once, here, and handed on; the register checks run as the engine's admission step
+    (`Engine.ingest(admission=…)`), so with group commit the messages taken together share one read-only
+    transaction for them, still judged each on its own just before intake."""
+    parsed = read(data)
+    message = parsed[0] if parsed is not None else None
     transfer = message.child("BaseTransfer") if message is not None else None
     if message is not None and (text(transfer, "copCode") if transfer is not None else None) != cop_code:
         raise Refused(
             "报文 BaseTransfer/copCode 与申报企业不符",
             "the message's BaseTransfer/copCode is not the sending enterprise",
         )
-    trusted = None
-    with store.transaction() as session:
-        enterprise = session.get(EnterpriseRow, cop_code)
+    signed = message is None or message.code in SIGNED_DECLARATIONS
+
+    def admission(session: Session) -> list[CertificateInfo] | None:
+        if signed:
+            enterprise, certificates = enterprise_and_trusted(session, cop_code)
+        else:
+            enterprise, certificates = session.get(EnterpriseRow, cop_code), []
         refused = _role_refusal(enterprise, message) if message is not None else None
         if refused is not None:
             raise refused
@@ -145,9 +154,9 @@ def admit(store: Store, engine: Engine, data: bytes, cop_code: str, *, source: s
                 "报文中的单证不属于本企业（本企业不是其当事方，或其变更、删除、撤销、退货的单证属于他人）",
                 "the message declares or acts on documents the caller is no party to",
             )
-        if enterprise is not None and (message is None or message.code in SIGNED_DECLARATIONS):
-            trusted = trusted_for(session, cop_code)
-    result = engine.ingest(data, source=source, trusted=trusted)
+        return certificates if enterprise is not None and signed else None
+
+    result = engine.ingest(data, source=source, parsed=parsed, admission=admission)
     log.info(
         "message from %s via %s: %s %s", cop_code, source.split(":")[0], result.message_type, result.outcome
     )

@@ -11,6 +11,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 
 from cbec.access import Principal, enterprise_principal
@@ -27,13 +28,18 @@ API_KEY = APIKeyHeader(
 )
 
 
-def caller(request: Request, x_api_key: Annotated[str | None, Security(API_KEY)] = None) -> Principal:
-    """Who the API key acts for; 401 when the key is missing or unknown."""
+def _registered(store: Store, key: str) -> Principal | None:
+    with store.transaction() as session:
+        return principal_for_key(session, key)
+
+
+async def caller(request: Request, x_api_key: Annotated[str | None, Security(API_KEY)] = None) -> Principal:
+    """Who the API key acts for; 401 when the key is missing or unknown. Asked of the register on every
+    request (one query, in the thread pool); an in-memory mapping is read on the event loop."""
     keys: dict[str, str] | None = request.app.state.api_keys
     if x_api_key:
         if keys is None:
-            with request.app.state.store.transaction() as session:
-                found = principal_for_key(session, x_api_key)
+            found = await run_in_threadpool(_registered, request.app.state.store, x_api_key)
             if found is not None:
                 return found
         else:
@@ -50,12 +56,13 @@ def caller(request: Request, x_api_key: Annotated[str | None, Security(API_KEY)]
 Caller = Annotated[Principal, Depends(caller)]
 
 
-def store_of(request: Request) -> Store:
+# async, so FastAPI does not send these to the thread pool (a thread hop each) for an attribute lookup
+async def store_of(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
 
-def engine_of(request: Request) -> Engine:
+async def engine_of(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 

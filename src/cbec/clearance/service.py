@@ -11,9 +11,10 @@ import hashlib
 import os
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -134,6 +135,10 @@ class Intake:
     now: datetime | None = None
     #: the sender's registered certificates, as `Engine.ingest(trusted=…)` takes them
     trusted: Collection[CertificateInfo] | None = None
+    #: `data` already read by `read_message` (an admission check needed it), so it is not parsed again
+    parsed: Parsed | None = None
+    #: a check run before intake (`Engine.ingest(admission=…)`), whose result replaces `trusted`
+    admission: Admission | None = None
 
 
 @dataclass
@@ -195,6 +200,8 @@ class Engine:
         source: str | None = None,
         now: datetime | None = None,
         trusted: Collection[CertificateInfo] | None = None,
+        parsed: Parsed | None = None,
+        admission: Admission | None = None,
     ) -> IngestResult:
         """Take one message (XML, DxpMsg or the JSON form) and answer it; idempotent on the root guid.
 
@@ -205,10 +212,20 @@ class Engine:
         JSON form cannot be verified, so it cannot declare these.
 
         With `Settings.group_commit`, calls that arrive together from several threads (an HTTP server's
-        thread pool) are taken in one transaction (`ingest_many`), each still judged on its own."""
+        thread pool) are taken in one transaction (`ingest_many`), each still judged on its own.
+
+        `parsed`, when given, is what `read_message(data)` returned for these very bytes (the caller read
+        the message already); the answer is the same as without it.
+
+        `admission`, when given, is asked first in a transaction of its own, which with group commit the
+        messages taken together share: it raises to refuse the message (raised here, nothing stored) or
+        returns the certificates to judge it by, in place of `trusted`."""
         if self.settings.group_commit:
-            return self._group.submit(Intake(data, source, now, trusted))
-        return self._ingest_one(data, source, now, trusted)
+            return self._group.submit(Intake(data, source, now, trusted, parsed, admission))
+        if admission is not None:
+            with self.store.transaction() as session:
+                trusted = admission(session)
+        return self._ingest_one(data, source, now, trusted, parsed)
 
     def _ingest_one(
         self,
@@ -216,10 +233,11 @@ class Engine:
         source: str | None,
         now: datetime | None,
         trusted: Collection[CertificateInfo] | None = None,
+        preread: Parsed | None = None,
     ) -> IngestResult:
         moment = _now(now)
         try:
-            message, problems, business = _read(data)
+            message, problems, business = preread if preread is not None else _read(data)
         except CebError as exc:
             return IngestResult(None, "rejected", [self._format_receipt(data, exc, moment)])
         with self.store.transaction() as session:
@@ -250,7 +268,7 @@ class Engine:
         for item in items:
             moment = _now(item.now)
             try:
-                read.append((item, moment, _read(item.data)))
+                read.append((item, moment, item.parsed if item.parsed is not None else _read(item.data)))
             except CebError as exc:
                 read.append((item, moment, exc))
         results: list[IngestResult | Exception] = []
@@ -279,7 +297,7 @@ class Engine:
 
     def _try_one(self, item: Intake) -> IngestResult | Exception:
         try:
-            return self._ingest_one(item.data, item.source, item.now, item.trusted)
+            return self._ingest_one(item.data, item.source, item.now, item.trusted, item.parsed)
         except Exception as exc:
             return exc
 
@@ -738,13 +756,27 @@ class _GroupCommit:
     """Group commit for `Engine.ingest` called from many threads at once: one thread at a time leads,
     taking every message waiting (as many as the server has threads) through `Engine.ingest_many` in one
     transaction; the others wait for their answers, and one of those still waiting leads next. A message's
-    error is raised in the thread that sent it."""
+    error is raised in the thread that sent it.
 
-    def __init__(self, engine: Engine) -> None:
+    A new leader first lets `wait` seconds pass (CBEC_GROUP_COMMIT_WAIT_MS; 0 by default) so that requests
+    arriving just behind it join its transaction: a chunk's fixed cost (the preloading queries, the commit)
+    is shared by more messages, at the price of that much latency when the server is not busy."""
+
+    def __init__(self, engine: Engine, wait: float | None = None) -> None:
         self.engine = engine
         self.turn = threading.Condition()
         self.waiting: list[_Ticket] = []
         self.leading = False
+        if wait is None:
+            try:
+                wait = float(os.environ.get("CBEC_GROUP_COMMIT_WAIT_MS") or 0) / 1000
+            except ValueError:
+                raise ClearanceError(
+                    "CBEC_GROUP_COMMIT_WAIT_MS 应为毫秒数",
+                    "CBEC_GROUP_COMMIT_WAIT_MS must be a number of milliseconds",
+                    code="CBEC-0402",
+                ) from None
+        self.wait = max(wait, 0.0)
 
     def submit(self, item: Intake) -> IngestResult:
         ticket = _Ticket(item)
@@ -752,17 +784,26 @@ class _GroupCommit:
             self.waiting.append(ticket)
             while ticket.outcome is None and self.leading:
                 self.turn.wait()
-            batch: list[_Ticket] = []
-            if ticket.outcome is None:  # nobody leads and ours is not done: lead, with all that wait
+            lead = ticket.outcome is None  # nobody leads and ours is not done: lead, with all that wait
+            if lead:
                 self.leading = True
+        batch: list[_Ticket] = []
+        if lead:
+            if self.wait:
+                time.sleep(self.wait)  # the others queue behind a leader, so they join this chunk
+            with self.turn:
                 batch, self.waiting = self.waiting, []
         if batch:
+            self._admit(batch)
+            taken = [t for t in batch if t.outcome is None]
             try:
-                outcomes: list[IngestResult | Exception] = self.engine._many([t.item for t in batch])
+                outcomes: list[IngestResult | Exception] = (
+                    self.engine._many([t.item for t in taken]) if taken else []
+                )
             except Exception as exc:  # reading failed before any transaction: everyone gets the error
-                outcomes = [exc] * len(batch)
+                outcomes = [exc] * len(taken)
             with self.turn:
-                for waiting, outcome in zip(batch, outcomes, strict=True):
+                for waiting, outcome in zip(taken, outcomes, strict=True):
                     waiting.outcome = outcome
                 self.leading = False
                 self.turn.notify_all()
@@ -771,6 +812,37 @@ class _GroupCommit:
         if isinstance(result, Exception):
             raise result
         return result
+
+    def _admit(self, batch: list[_Ticket]) -> None:
+        """Run the admission checks of the chunk in one transaction (they only read): a refused message
+        gets its error as outcome, an admitted one its certificates. Should the transaction itself fail,
+        each check not yet done is run again on its own, so one message's failure is its own."""
+        checks = [t for t in batch if t.item.admission is not None]
+        if not checks:
+            return
+        try:
+            with self.engine.store.transaction() as session:
+                for ticket in checks:
+                    self._check(ticket, session)
+        except Exception:
+            for ticket in checks:
+                if ticket.outcome is None and ticket.item.admission is not None:
+                    try:
+                        with self.engine.store.transaction() as session:
+                            self._check(ticket, session)
+                    except Exception as exc:
+                        ticket.outcome = exc
+
+    @staticmethod
+    def _check(ticket: _Ticket, session: Session) -> None:
+        admission = ticket.item.admission
+        assert admission is not None
+        try:
+            trusted = admission(session)
+        except CebError as exc:  # a refusal: nothing wrong with the transaction
+            ticket.outcome = exc
+            return
+        ticket.item = replace(ticket.item, trusted=trusted, admission=None)
 
 
 @dataclass
@@ -930,6 +1002,18 @@ def keep_notice(
     return Answer(message.code, status, f"{zh} / {en}", xml, key)
 
 
+#: a message as `read_message` returns it: the message, its problems, the business XML bytes (None for JSON)
+Parsed = tuple[Message, list[Problem], bytes | None]
+#: a check before intake (`Engine.ingest(admission=…)`): raises to refuse, or returns the certificates
+Admission = Callable[[Session], "Collection[CertificateInfo] | None"]
+
+
+def read_message(data: bytes) -> Parsed:
+    """`data` read as `Engine.ingest` reads it, for a caller that needs the message before the engine takes
+    it (then passed on as `ingest(parsed=…)`); raises `CebError` when unreadable."""
+    return _read(data)
+
+
 def _read(data: bytes) -> tuple[Message, list[Problem], bytes | None]:
     """Parse (XML, DxpMsg or the JSON form) and check in one pass; also the business XML bytes as
     received (None for the JSON form, whose signature cannot be verified)."""
@@ -1018,13 +1102,16 @@ def _unsigned_declarations(
 __all__ = [
     "SIGNATURE_CODES",
     "SIGNED_DECLARATIONS",
+    "Admission",
     "Answer",
     "ClearanceError",
     "Decision",
     "Engine",
     "IngestResult",
     "Intake",
+    "Parsed",
     "Settings",
     "keep_notice",
     "load_message",
+    "read_message",
 ]

@@ -242,13 +242,7 @@ def bench(
         found = run_http_bench(
             lists, db, pg_url=url, server_workers=max(workers, 1), concurrency=max(concurrency, 1)
         )
-        f = found
-        typer.echo(
-            f"{f.database} over HTTP ({f.server_workers} server workers): peak {f.lists_per_second:.1f} "
-            f"lists/s, {f.files_per_second:.0f} documents/s; at half the peak ({f.load_rate:.0f} messages/s) "
-            f"decision p50 {f.p50_ms:.1f} ms, p99 {f.p99_ms:.1f} ms; undecided {f.undecided}, errors "
-            f"{f.errors}; server peak RSS {f.server_peak_mb:.0f} MB"
-        )
+        typer.echo(found.summary())
         if write is not None:
             with write.open("a", encoding="utf-8") as fh:
                 fh.write(http_markdown(found))

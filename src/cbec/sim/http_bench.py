@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import statistics
@@ -34,6 +35,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 _COP = re.compile(rb"copCode>([^<]*)<")
 _DECISIONS = ("800", "100", "300", "500")
@@ -48,8 +50,18 @@ def server() -> FastAPI:
 
     url = os.environ["CBEC_BENCH_URL"]
     schema = os.environ.get("CBEC_BENCH_SCHEMA")
+    # application_name lets the benchmark find the server's PostgreSQL backends to count their CPU; a pool
+    # as large as the thread pool keeps every backend alive for the whole run, so none escapes the count
     engine = (
-        create_engine(url, connect_args={"options": f"-csearch_path={schema}"}, pool_size=20)
+        create_engine(
+            url,
+            connect_args={
+                "options": f"-csearch_path={schema}",
+                "application_name": os.environ.get("CBEC_BENCH_APP", "cbec-http-bench"),
+            },
+            pool_size=40,
+            max_overflow=10,
+        )
         if schema
         else make_engine(url)
     )
@@ -75,6 +87,10 @@ class HttpResult:
     undecided: int  # lists with all four documents answered but no decision (should be 0)
     errors: int
     server_peak_mb: float
+    #: CPU seconds in the peak phase (/proc, getrusage): uvicorn processes, their PostgreSQL backends, client
+    peak_server_cpu: float = 0.0
+    peak_db_cpu: float = 0.0
+    peak_client_cpu: float = 0.0
 
     @property
     def lists_per_second(self) -> float:
@@ -83,6 +99,23 @@ class HttpResult:
     @property
     def files_per_second(self) -> float:
         return self.peak_files / self.peak_seconds if self.peak_seconds else 0.0
+
+    @property
+    def files_per_server_cpu(self) -> float:
+        """Messages taken per CPU second of the server processes in the peak phase (database excluded)."""
+        return self.peak_files / self.peak_server_cpu if self.peak_server_cpu else 0.0
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        return (
+            f"{self.database} over HTTP ({self.server_workers} server workers): peak "
+            f"{self.lists_per_second:.1f} lists/s, {self.files_per_second:.0f} documents/s; at half the peak "
+            f"({self.load_rate:.0f} messages/s) decision p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms; "
+            f"undecided {self.undecided}, errors {self.errors}; "
+            f"server peak RSS {self.server_peak_mb:.0f} MB; "
+            f"peak-phase CPU: server {self.peak_server_cpu:.1f} s, database {self.peak_db_cpu:.1f} s, client "
+            f"{self.peak_client_cpu:.1f} s → {self.files_per_server_cpu:.0f} messages per server CPU second"
+        )
 
 
 def _free_port() -> int:
@@ -97,18 +130,93 @@ def _trade(path: Path) -> str:
     return parts[1] if len(parts) > 2 else path.name
 
 
+class _Connection:
+    """One keep-alive HTTP/1.1 connection, h11 over asyncio streams: a client cheap enough in CPU that the
+    benchmark measures the server (httpx cost the client about as much CPU as a server worker)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.h11: Any = None
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        import h11
+
+        if self.streams is None or self.h11 is None or self.h11.our_state is not h11.IDLE:
+            self.close()
+            self.streams = await asyncio.open_connection(self.host, self.port)
+            self.h11 = h11.Connection(h11.CLIENT)
+        return self.streams
+
+    def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+        self.streams = None
+
+    async def post(self, path: str, body: bytes, headers: list[tuple[str, str]]) -> tuple[int, bytes]:
+        """(status, body); a request on a kept-alive connection the server had closed is sent once more
+        on a new one (intake is idempotent on the message guid, so a repeat cannot double anything)."""
+        for attempt in (1, 2):
+            reused = self.streams is not None
+            try:
+                return await self._exchange(path, body, headers)
+            except (ConnectionError, _Closed):
+                self.close()
+                if attempt == 2 or not reused:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _exchange(self, path: str, body: bytes, headers: list[tuple[str, str]]) -> tuple[int, bytes]:
+        import h11
+
+        reader, writer = await self._open()
+        conn = self.h11
+        request = h11.Request(
+            method="POST",
+            target=path,
+            headers=[("host", self.host), ("content-length", str(len(body))), *headers],
+        )
+        writer.write(conn.send(request) + conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage()))
+        await writer.drain()
+        status = 0
+        parts: list[bytes] = []
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                chunk = await reader.read(65536)
+                if not chunk and status == 0:
+                    raise _Closed()
+                conn.receive_data(chunk)
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                parts.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            elif isinstance(event, h11.ConnectionClosed):
+                raise _Closed()
+        if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+            conn.start_next_cycle()
+        else:
+            self.close()
+        return status, b"".join(parts)
+
+
+class _Closed(Exception):
+    """The server closed the connection before answering."""
+
+
 class _Client:
-    """Sends files with `concurrency` requests in flight, a trade's documents one after another."""
+    """Sends files with `concurrency` requests in flight (one connection each), a trade's documents one
+    after another. A request that fails (no answer, or not 200) counts as an error, and so do the later
+    documents of its trade, which are still sent."""
 
     def __init__(self, base: str, concurrency: int) -> None:
-        import httpx
-
-        self.http = httpx.AsyncClient(
-            base_url=base,
-            timeout=120,
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-        )
-        self.slots = asyncio.Semaphore(concurrency)
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.pool: asyncio.Queue[_Connection] = asyncio.Queue()
+        for _ in range(concurrency):
+            self.pool.put_nowait(_Connection(host, int(port)))
         self.window = 8 * concurrency + 64
         self.last: dict[str, asyncio.Task[None]] = {}
         self.decided = 0
@@ -117,24 +225,33 @@ class _Client:
         self.latencies: list[float] = []
         self.seconds = 0.0
 
+    async def aclose(self) -> None:
+        while not self.pool.empty():
+            self.pool.get_nowait().close()
+
     async def send(self, data: bytes, after: asyncio.Task[None] | None, timed: bool) -> None:
         if after is not None:
-            await after
+            await asyncio.wait([after])  # its failure was counted where it happened
         match = _COP.search(data)
         key = "bench-" + (match.group(1).decode() if match else "")
-        async with self.slots:
+        connection = await self.pool.get()
+        try:
             started = time.perf_counter()
-            response = await self.http.post(
-                "/api/v1/messages",
-                content=data,
-                headers={"content-type": "application/xml", "x-api-key": key},
+            status, body = await connection.post(
+                "/api/v1/messages", data, [("content-type", "application/xml"), ("x-api-key", key)]
             )
             elapsed = time.perf_counter() - started
-        self.files += 1
-        if response.status_code != 200:
+        except Exception:  # no answer (refused, reset, a protocol error): counted, the run goes on
+            self.files += 1
             self.errors += 1
             return
-        answers = response.json()["receipts"]
+        finally:
+            self.pool.put_nowait(connection)
+        self.files += 1
+        if status != 200:
+            self.errors += 1
+            return
+        answers = json.loads(body)["receipts"]
         decided = sum(1 for a in answers if a["type"] == "CEB622" and a["status"] in _DECISIONS)
         self.decided += decided
         if timed and decided:
@@ -191,6 +308,7 @@ def run_http_bench(
             for line in (folder / "set" / REFERENCE / "enterprises.csv").read_text("utf-8").splitlines()[1:]
             if line.strip()
         ]
+        app_name = "cbec-http-bench-" + uuid.uuid4().hex[:12]
         keys = folder / "keys.json"
         keys.write_text(json.dumps({f"bench-{c}": c for c in codes}), encoding="utf-8")
         port = _free_port()
@@ -199,6 +317,7 @@ def run_http_bench(
             "CBEC_BENCH_URL": url,
             "CBEC_BENCH_KEYS": str(keys),
             "CBEC_SECRET_KEY": os.environ.get("CBEC_SECRET_KEY", "http-bench-" + uuid.uuid4().hex),
+            "CBEC_BENCH_APP": app_name,
         }
         if schema is not None:
             env["CBEC_BENCH_SCHEMA"] = schema
@@ -223,8 +342,9 @@ def run_http_bench(
         try:
             _wait_ready(port, proc)
             total = sum(1 for _ in iter_message_files(folder / "set" / MESSAGES))
+            meter = _CpuMeter(proc.pid, pg_url if schema is not None else None, app_name)
             result = asyncio.run(
-                _phases(f"http://127.0.0.1:{port}", folder / "set" / MESSAGES, total, concurrency)
+                _phases(f"http://127.0.0.1:{port}", folder / "set" / MESSAGES, total, concurrency, meter)
             )
             server_mb = _tree_rss_mb(proc.pid)
         finally:
@@ -239,7 +359,7 @@ def run_http_bench(
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
-    peak, load, rate = result
+    peak, load, rate, cpu = result
     ordered = sorted(load.latencies) or [0.0]
     lists_sent = (peak.files + load.files) // 4
     return HttpResult(
@@ -258,25 +378,85 @@ def run_http_bench(
         undecided=max(0, lists_sent - peak.decided - load.decided),
         errors=peak.errors + load.errors,
         server_peak_mb=server_mb,
+        peak_server_cpu=cpu[0],
+        peak_db_cpu=cpu[1],
+        peak_client_cpu=cpu[2],
     )
 
 
-async def _phases(base: str, messages: Path, total: int, concurrency: int) -> tuple[_Client, _Client, float]:
+async def _phases(
+    base: str, messages: Path, total: int, concurrency: int, meter: _CpuMeter
+) -> tuple[_Client, _Client, float, tuple[float, float, float]]:
     from cbec.sim.bench import iter_message_files
 
     paths = iter_message_files(messages)
     first = int(total * 0.6)
     peak = _Client(base, concurrency)
+    before = meter.sample()
     started = time.perf_counter()
     await peak.run(paths, first, None, False)
     peak.seconds = time.perf_counter() - started
-    await peak.http.aclose()
+    cpu = meter.since(before)
+    await peak.aclose()
     rate = peak.files / peak.seconds / 2
     load = _Client(base, concurrency)
     load.last = peak.last  # trades straddling the phases keep their order
     await load.run(paths, -1, rate, True)
-    await load.http.aclose()
-    return peak, load, rate
+    await load.aclose()
+    return peak, load, rate, cpu
+
+
+def _proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class _CpuMeter:
+    """CPU seconds of the server (uvicorn and its workers), of its PostgreSQL backends (found by
+    application_name; same machine) and of this client process, sampled so a phase's share is a difference."""
+
+    def __init__(self, server: int, pg_url: str | None, app_name: str) -> None:
+        self.server = server
+        self.pg_url = pg_url
+        self.app_name = app_name
+
+    def _backends(self) -> list[int]:
+        if self.pg_url is None:
+            return []
+        admin = create_engine(self.pg_url, poolclass=NullPool)
+        try:
+            with admin.connect() as conn:
+                rows = conn.execute(
+                    text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                    {"name": self.app_name},
+                )
+                return [int(r[0]) for r in rows]
+        finally:
+            admin.dispose()
+
+    def sample(self) -> tuple[dict[int, float], dict[int, float], float]:
+        server = {p: _proc_cpu(p) for p in [self.server, *_children(self.server)]}
+        backends = {p: _proc_cpu(p) for p in self._backends()}
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return server, backends, usage.ru_utime + usage.ru_stime
+
+    def since(self, before: tuple[dict[int, float], dict[int, float], float]) -> tuple[float, float, float]:
+        """(server, database, client) CPU seconds since `before`."""
+        now = self.sample()
+        server = sum(cpu - before[0].get(pid, 0.0) for pid, cpu in now[0].items())
+        backends = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in now[1].items())
+        return server, backends, now[2] - before[2]
 
 
 def _wait_ready(port: int, proc: subprocess.Popen[Any]) -> None:
@@ -341,5 +521,9 @@ def markdown(result: HttpResult) -> str:
         f"| {r.database} | {r.lists:,} | {r.lists_per_second:,.1f} | {r.files_per_second:,.0f} | "
         f"{r.load_rate:,.0f} msg/s | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.undecided} | {r.errors} | "
         f"{r.server_peak_mb:.0f} MB |",
+        "",
+        f"Peak-phase CPU (/proc): server {r.peak_server_cpu:.1f} s, its PostgreSQL backends "
+        f"{r.peak_db_cpu:.1f} s, client {r.peak_client_cpu:.1f} s; {r.files_per_server_cpu:.0f} messages per "
+        "server CPU second.",
     ]
     return "\n".join(lines) + "\n"
