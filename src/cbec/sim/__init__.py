@@ -8,6 +8,7 @@ a ground truth derived from the public rules rather than from the engine itself.
 * `population` — zones, enterprises, consumers, the goods catalogue and the reference data it needs;
 * `traffic` — trades over a day, faults, arrival order, and the expected outcome of each list;
 * `output` — files (XML or DxpMsg), ``expected.jsonl``, ``reference/``, ``README.txt``;
+* `truth` — the ground truth of a whole run, sorted on disk, so memory stays flat as runs grow;
 * `check` — run the engine over a generated set and compare every decision with the ground truth;
 * `cli` — the ``cbec simulate`` command.
 

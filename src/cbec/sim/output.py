@@ -13,6 +13,12 @@ Layout (everything `cbec ingest DIR` needs, and nothing it would wrongly pick up
 File names sort in arrival order (China time to the millisecond, then list and file number), which is the
 order `cbec ingest` reads them in. Files are written as they are made; with several workers, slots of the
 run are made in parallel processes and give exactly the bytes one process would.
+
+Memory does not grow with the number of lists: each list's record goes to `truth.GroundTruth` (a temporary
+SQLite file) as it is made, and ``expected.jsonl`` is written from there at the end. What stays in memory is
+bounded by the configuration, not the run: the population (its people cache holds at most 100,000 persons),
+the bonded stock needed (by account book and item), the hour folders made, and, with workers, the chunks in
+flight.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from cbec.sim.traffic import FAULTS, Expectation, Generator, ListRecord, SimConfig, Slot, expectations
+from cbec.sim.traffic import FAULTS, Generator, ListRecord, SimConfig, Slot
+from cbec.sim.truth import GroundTruth
 
 EXPECTED = "expected.jsonl"
 MESSAGES = "messages"
@@ -112,25 +119,21 @@ def write_set(
         )
     folder.mkdir(parents=True, exist_ok=True)
     count = workers if workers is not None else default_workers(config.lists)
-    generator = Generator(config)
-    if count <= 1:
-        sink = FileSink(folder)
-        for slot in generator.plan():
-            before = len(generator.records)
-            generator.make(slot, sink)
-            if progress is not None:
-                progress(len(generator.records) - before)
-        records, stock, files = generator.records, generator.stock, generator.files
-    else:
-        records, stock, files = _parallel(config, folder, generator.plan(), count, progress)
-    truth = expectations(records)
-    _write_expected(folder / EXPECTED, truth)
-    _write_reference(folder / REFERENCE, generator, stock)
-    written = Written(folder, config, len(records), files, 0.0, count)
-    for item in truth:
-        written.statuses[item.status] += 1
-        for fault in item.record.faults:
-            written.faults[fault] += 1
+    with GroundTruth() as truth:
+        generator = Generator(config, on_record=truth.add)
+        if count <= 1:
+            sink = FileSink(folder)
+            for slot in generator.plan():
+                before = truth.lists
+                generator.make(slot, sink)
+                if progress is not None:
+                    progress(truth.lists - before)
+            stock, files = generator.stock, generator.files
+        else:
+            stock, files = _parallel(config, folder, generator.plan(), count, progress, truth.add)
+        truth.write(folder / EXPECTED)
+        _write_reference(folder / REFERENCE, generator, stock)
+        written = Written(folder, config, truth.lists, files, 0.0, count, truth.statuses, truth.faults)
     (folder / README).write_text(readme(written), encoding="utf-8")
     written.seconds = time.perf_counter() - started
     return written
@@ -147,12 +150,14 @@ def _init_worker(config: SimConfig, folder: Path) -> None:
 
 
 def _make_slots(slots: list[Slot]) -> tuple[list[ListRecord], dict[tuple[str, str], Decimal], int]:
+    """Make one chunk of slots; what it made goes back to the parent (which keeps none of it)."""
     assert _WORKER is not None
     generator, sink = _WORKER
-    generator.records, generator.stock, generator.files = [], {}, 0
+    made: list[ListRecord] = []
+    generator.on_record, generator.stock, generator.files = made.append, {}, 0
     for slot in slots:
         generator.make(slot, sink)
-    return generator.records, generator.stock, generator.files
+    return made, generator.stock, generator.files
 
 
 def _chunks(slots: Iterable[Slot]) -> Iterator[list[Slot]]:
@@ -167,31 +172,27 @@ def _parallel(
     slots: Iterable[Slot],
     workers: int,
     progress: Callable[[int], None] | None,
-) -> tuple[list[ListRecord], dict[tuple[str, str], Decimal], int]:
-    """Make the slots in `workers` processes; slots are independent, so the bytes do not depend on it."""
+    on_record: Callable[[ListRecord], None],
+) -> tuple[dict[tuple[str, str], Decimal], int]:
+    """Make the slots in `workers` processes; slots are independent, so the bytes do not depend on it.
+    Each chunk's records go to `on_record` as the chunk comes back."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    records: list[ListRecord] = []
     stock: dict[tuple[str, str], Decimal] = {}
     files = 0
     with context.Pool(workers, initializer=_init_worker, initargs=(config, folder)) as pool:
         for made, needed, count in pool.imap(_make_slots, _chunks(slots)):
-            records.extend(made)
+            for record in made:
+                on_record(record)
             for key, qty in needed.items():
                 stock[key] = stock.get(key, Decimal("0")) + qty
             files += count
             if progress is not None:
                 progress(len(made))
-    return records, stock, files
+    return stock, files
 
 
 # ---- the files beside the messages -------------------------------------------------------------------------
-
-
-def _write_expected(path: Path, truth: Iterable[Expectation]) -> None:
-    with path.open("w", encoding="utf-8") as out:
-        for item in truth:
-            out.write(json.dumps(item.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def _write_reference(folder: Path, generator: Generator, stock: dict[tuple[str, str], Decimal]) -> None:

@@ -4,7 +4,8 @@ expected outcome of every declaration list.
 Each trade is one sale: an order (CEB311) from the e-commerce enterprise, a payment voucher (CEB411) from
 the payment company, a waybill (CEB511) from the logistics company and a declaration list (CEB621) from the
 declarant, arriving in that order a few seconds to hours apart. Messages are rendered and handed to a sink
-as they are made (nothing is held in memory but one small `ListRecord` per list).
+as they are made; each list's `ListRecord` goes to a callback (`output` streams them into the ground truth,
+see `truth`) or, for small in-memory uses, into `Generator.records`.
 
 Faults (``FAULTS``). With probability ``faults`` a trade gets one, drawn by weight; a content or group fault
 then also gets a transport fault (duplicate, out-of-order, malformed) with the same probability, so high
@@ -180,6 +181,35 @@ class ListRecord:
         """The engine's business key of a list: ebcCode|orderNo."""
         return f"{self.ebc_code}|{self.order_no}"
 
+    def json_head(self) -> dict[str, Any]:
+        """The ground-truth fields that come before the outcome (split so that `truth` can store them while
+        the outcome is not known yet and still write the same bytes as `Expectation.as_json`)."""
+        return {
+            "key": self.key,
+            "seq": self.seq,
+            "order_no": self.order_no,
+            "ebc_code": self.ebc_code,
+            "trade_mode": self.trade_mode,
+            "zone": self.zone,
+            "lines": self.lines,
+            "tax_price": f"{self.tax_price:.2f}",
+            "faults": list(self.faults),
+            "group": self.group,
+        }
+
+    def json_tail(self) -> dict[str, Any]:
+        """The ground-truth fields that come after the outcome."""
+        return {
+            "decided_at": self.decided_at.isoformat() if self.decided_at is not None else None,
+            "broken_files": self.broken,
+            "duplicate_files": self.duplicates,
+        }
+
+    @property
+    def year(self) -> int | None:
+        """The calendar year (China time) whose annual total the list counts against, once decided."""
+        return self.decided_at.astimezone(CST).year if self.decided_at is not None else None
+
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
@@ -192,50 +222,48 @@ class Expectation:
     path: str | None  # retail | full for released lists
 
     def as_json(self) -> dict[str, Any]:
-        r = self.record
         return {
-            "key": r.key,
-            "seq": r.seq,
-            "order_no": r.order_no,
-            "ebc_code": r.ebc_code,
-            "trade_mode": r.trade_mode,
-            "zone": r.zone,
-            "lines": r.lines,
-            "tax_price": f"{r.tax_price:.2f}",
-            "faults": list(r.faults),
-            "group": r.group,
-            "status": self.status,
-            "state": self.state,
-            "codes": sorted(self.codes),
-            "path": self.path,
-            "decided_at": r.decided_at.isoformat() if r.decided_at is not None else None,
-            "broken_files": r.broken,
-            "duplicate_files": r.duplicates,
+            **self.record.json_head(),
+            **outcome_json(self.status, self.state, self.codes, self.path),
+            **self.record.json_tail(),
         }
+
+
+def outcome_json(status: str, state: str, codes: Iterable[str], path: str | None) -> dict[str, Any]:
+    """The outcome fields of a ground-truth line (between `ListRecord.json_head` and `json_tail`)."""
+    return {"status": status, "state": state, "codes": sorted(codes), "path": path}
+
+
+def decide(
+    tax_price: Decimal, indivisible: bool, codes: frozenset[str], before: Decimal
+) -> tuple[str, str, frozenset[str], str | None]:
+    """The expected (status, state, codes, path) of a decided list, given what its buyer had released
+    earlier in the same calendar year (`before`). A released list adds `tax_price` to that total."""
+    found = set(codes)
+    if tax_price > SINGLE_LIMIT and not indivisible:
+        found.add("-621005")
+    if before + tax_price > ANNUAL_LIMIT:
+        found.add("-621018")
+    if found:
+        return "100", "rejected", frozenset(found), None
+    return "800", "released", frozenset(), "full" if tax_price > SINGLE_LIMIT else "retail"
 
 
 def expectations(records: Iterable[ListRecord]) -> list[Expectation]:
     """The ground truth: every list's expected outcome, by the public rules, in decision order (see the
-    module docstring). Returned in generation order (`seq`)."""
+    module docstring). Returned in generation order (`seq`). Holds every record: for a whole run,
+    `truth.GroundTruth` gives the same lines in bounded memory."""
     pending = sorted((r for r in records), key=lambda r: r.seq)
     decided = sorted((r for r in pending if r.decision is not None), key=lambda r: r.decision or "")
-    used: dict[tuple[str, int], Decimal] = {}
+    used: dict[tuple[str, int | None], Decimal] = {}
     out: dict[int, Expectation] = {}
     for record in decided:
-        assert record.decided_at is not None
-        year_key = (record.buyer_id, record.decided_at.astimezone(CST).year)
+        year_key = (record.buyer_id, record.year)
         before = used.get(year_key, Decimal("0.00"))
-        codes = set(record.codes)
-        if record.tax_price > SINGLE_LIMIT and not record.indivisible:
-            codes.add("-621005")
-        if before + record.tax_price > ANNUAL_LIMIT:
-            codes.add("-621018")
-        if codes:
-            out[record.seq] = Expectation(record, "100", "rejected", frozenset(codes), None)
-            continue
-        used[year_key] = before + record.tax_price
-        path = "full" if record.tax_price > SINGLE_LIMIT else "retail"
-        out[record.seq] = Expectation(record, "800", "released", frozenset(), path)
+        status, state, codes, path = decide(record.tax_price, record.indivisible, record.codes, before)
+        if status == "800":
+            used[year_key] = before + record.tax_price
+        out[record.seq] = Expectation(record, status, state, codes, path)
     result: list[Expectation] = []
     for record in pending:
         found = out.get(record.seq)
@@ -246,6 +274,8 @@ def expectations(records: Iterable[ListRecord]) -> list[Expectation]:
 # ---- generation ----------------------------------------------------------------------------------------
 
 Sink = Callable[[str, bytes], None]
+#: told about each list once its files are out
+RecordSink = Callable[[ListRecord], None]
 
 
 @dataclass(slots=True)
@@ -294,9 +324,12 @@ class _Order:
 
 
 class Generator:
-    """Makes the traffic of one `SimConfig`, handing each rendered file to a sink as it goes."""
+    """Makes the traffic of one `SimConfig`, handing each rendered file to a sink as it goes.
 
-    def __init__(self, config: SimConfig) -> None:
+    Each list's record goes to `on_record`; without one it is kept in `records` (tests and small runs:
+    that list grows with the run, which is why `output.write_set` passes a callback)."""
+
+    def __init__(self, config: SimConfig, on_record: RecordSink | None = None) -> None:
         self.config = config
         #: the random stream of the slot being made (every slot has its own, see `Slot`)
         self.rng = random.Random(0)
@@ -332,6 +365,7 @@ class Generator:
         self._fault_cum = weighted(list(_FAULT_WEIGHTS.values()))
         self._tag = f"{config.seed % 1_000_000:06d}"
         self.records: list[ListRecord] = []
+        self.on_record: RecordSink = on_record if on_record is not None else self.records.append
         #: bonded stock the run needs, by (account book, book item)
         self.stock: dict[tuple[str, str], Decimal] = {}
         self.files = 0
@@ -474,7 +508,8 @@ class Generator:
             index += 1
 
     def run(self, sink: Sink) -> list[ListRecord]:
-        """Generate every list, writing files through `sink`; the records are kept for the ground truth."""
+        """Generate every list, writing files through `sink`; the records go to `on_record` (by default kept
+        in `records`, which is returned)."""
         for slot in self.plan():
             self.make(slot, sink)
         return self.records
@@ -654,7 +689,7 @@ class Generator:
             for line in lines:
                 key = (warehouse.ems_no, line.item_record_no or "")
                 self.stock[key] = self.stock.get(key, Decimal("0")) + line.qty
-        self.records.append(record)
+        self.on_record(record)
 
     def _apply(self, fault: str, seq: int, base: Trade, docs: list[_Doc]) -> None:
         """Change the documents of a trade for one fault (content faults change a trade variant)."""
