@@ -17,11 +17,20 @@ from tests.strategies import field_values, messages, strings
 
 from cbec.ceb import jsonform, receipts
 from cbec.ceb.catalogue.messages import NAMESPACE
-from cbec.ceb.catalogue.spec import ChildSpec, FieldSpec, NodeSpec, all_message_specs, message_spec
+from cbec.ceb.catalogue.spec import (
+    ChildSpec,
+    FieldSpec,
+    NodeSpec,
+    all_message_specs,
+    iter_nodes,
+    message_spec,
+)
+from cbec.ceb.check import check, value_ok
 from cbec.ceb.dxp import CST
 from cbec.ceb.errors import CebError
 from cbec.ceb.examples import ceb311, ceb621, ceb622, list_621, order_311
 from cbec.ceb.model import Message, Node, Value
+from cbec.ceb.parse import _decimal_fits, convert, parse, parse_checked
 from cbec.ceb.receipts import (
     RETURN_FIELDS,
     ReceiptError,
@@ -449,3 +458,54 @@ def test_fresh_guid_is_an_upper_case_version_4_uuid() -> None:
     assert len(seen) == 2000
     keys = document_keys(ceb311().documents[0], "CEB312")
     assert len(receipt_message("CEB312", [build_return("CEB312", keys, "2", "x")]).guid) == 36
+
+
+# ------------------------------------------------------------------------------------------------ parsing
+
+DECIMAL_FIELDS = sorted(
+    {
+        (node.key, f.name): f
+        for m in all_message_specs()
+        for node in iter_nodes(m.root)
+        for f in node.fields.values()
+        if f.type == "decimal"
+    }.items()
+)
+DECIMAL_TEXT = st.from_regex(
+    r"[ \t]?[+-]?(?:[0-9]{0,21}(?:\.[0-9]{0,7})?|\.[0-9]{1,7})[ \t]?", fullmatch=True
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(entry=st.sampled_from(DECIMAL_FIELDS), text=DECIMAL_TEXT)
+def test_decimal_shortcut_only_passes_what_value_ok_passes(entry: tuple[Any, FieldSpec], text: str) -> None:
+    field = entry[1]
+    value = convert(field, text)
+    if not isinstance(value, Decimal):
+        return  # not a decimal: the shortcut is not asked
+    if _decimal_fits(field, text):
+        assert value_ok(field, value)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), code=st.sampled_from(["CEB311", "CEB411", "CEB511", "CEB621", "CEB622", "CEB816"]))
+def test_parse_checked_reports_what_check_of_parse_reports(data: st.DataObject, code: str) -> None:
+    """The one-pass path (with its shortcuts) against the two-pass one, with odd decimals and gaps."""
+    message = data.draw(messages(code), label="message")
+
+    def mutate(node: Node) -> None:
+        for name, spec in node.spec.fields.items():
+            roll = data.draw(st.integers(0, 6))
+            if spec.type == "decimal" and roll < 3:
+                node.values[name] = data.draw(DECIMAL_TEXT)  # rendered as written
+            elif roll == 0 and name in node.values:
+                del node.values[name]
+        for children in node.children.values():
+            for child in children:
+                mutate(child)
+
+    mutate(message)
+    xml = render(message, pretty=data.draw(st.booleans()))
+    one_pass, problems = parse_checked(xml)
+    assert problems == check(parse(xml))
+    assert one_pass == parse(xml)
