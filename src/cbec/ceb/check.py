@@ -160,13 +160,15 @@ def value_ok(field: FieldSpec, value: Value) -> bool:
 
 def check_structure(node: Node, spec: NodeSpec, prefix: str, ctx: Context) -> None:
     """Missing required fields and child occurrence of one node (its values are checked elsewhere)."""
-    missing = spec.required.difference(node.values)
-    if missing:
+    values = node.values
+    if not values.keys() >= spec.required:  # no set is built when nothing is missing (the usual case)
         fields = spec.fields
-        for name in sorted(missing, key=spec.order.__getitem__):
+        for name in sorted(spec.required.difference(values), key=spec.order.__getitem__):
             _missing(fields[name], prefix + name, ctx)
+    children = node.children
     for name, child in spec.children.items():
-        count = len(node.children.get(name, ()))
+        nodes = children.get(name)
+        count = len(nodes) if nodes else 0
         if count < child.min_occurs and (ctx.code, name) not in NO_LINES_CODE:
             ctx.add(
                 prefix + name,

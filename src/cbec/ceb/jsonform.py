@@ -38,7 +38,7 @@ from typing import Any
 from lxml import etree
 
 from cbec.ceb.catalogue.messages import DS_NAMESPACE, MESSAGE_TYPES
-from cbec.ceb.catalogue.spec import ChildSpec, FieldSpec, NodeSpec, message_spec
+from cbec.ceb.catalogue.spec import ChildSpec, FieldSpec, NodeSpec, SlotSpec, message_spec
 from cbec.ceb.errors import CebError, UnknownMessage, XmlRefused
 from cbec.ceb.model import ExtendMessage, Message, Node, Value
 from cbec.ceb.parse import convert
@@ -96,29 +96,64 @@ def node_to_json(node: Node) -> dict[str, Any]:
     return _node_to_json(node, node.spec)
 
 
+#: per node type, its items grouped for writing: (True, field names) for a run of fields, (False, item)
+#: for a child or a slot; built once, so a document costs a dict lookup per field and nothing per item
+_JsonPlan = tuple[tuple[bool, tuple[str, ...] | ChildSpec | SlotSpec], ...]
+_JSON_PLANS: dict[NodeSpec, _JsonPlan] = {}
+
+
+def _json_plan(spec: NodeSpec) -> _JsonPlan:
+    groups: list[tuple[bool, tuple[str, ...] | ChildSpec | SlotSpec]] = []
+    run: list[str] = []
+    for item in spec.items:
+        if isinstance(item, FieldSpec):
+            run.append(item.name)
+            continue
+        if run:
+            groups.append((True, tuple(run)))
+            run = []
+        groups.append((False, item))
+    if run:
+        groups.append((True, tuple(run)))
+    plan = tuple(groups)
+    _JSON_PLANS[spec] = plan
+    return plan
+
+
 def _node_to_json(node: Node, spec: NodeSpec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     values = node.values
-    for item in spec.items:
-        if isinstance(item, FieldSpec):
-            value = values.get(item.name)
-            if value is not None:
-                out[item.name] = _value_to_json(value)
-        elif isinstance(item, ChildSpec):
-            nodes = node.children.get(item.name)
+    plan = _JSON_PLANS.get(spec) or _json_plan(spec)
+    for is_fields, group in plan:
+        if is_fields:
+            assert isinstance(group, tuple)
+            for name in group:
+                value = values.get(name)
+                if value is None:
+                    continue
+                kind = type(value)
+                if kind is str or kind is int:
+                    out[name] = value
+                elif kind is Decimal:
+                    out[name] = format(value, "f")
+                else:
+                    out[name] = _value_to_json(value)
+        elif isinstance(group, ChildSpec):
+            nodes = node.children.get(group.name)
             if not nodes:
                 continue
             converted = [_node_to_json(child, child.spec) for child in nodes]
-            out[item.name] = converted if item.repeated or len(converted) > 1 else converted[0]
+            out[group.name] = converted if group.repeated or len(converted) > 1 else converted[0]
         elif isinstance(node, Message):
-            if item.kind == "extend" and node.extend is not None:
+            assert isinstance(group, SlotSpec)
+            if group.kind == "extend" and node.extend is not None:
                 ext = node.extend
                 out["ExtendMessage"] = {
                     "name": ext.name,
                     "version": ext.version,
                     "Message": None if ext.message is None else _text(ext.message, "ExtendMessage.Message"),
                 }
-            elif item.kind == "signature" and node.signature is not None:
+            elif group.kind == "signature" and node.signature is not None:
                 out["Signature"] = _text(node.signature, "Signature")
     if node.extra:
         out[EXTRA_KEY] = [[name, text] for name, text in node.extra]

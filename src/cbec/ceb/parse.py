@@ -209,7 +209,11 @@ def _fill(
             else:
                 value = convert(item, text)
                 values[local] = value
-                if ctx is not None and not value_ok(item, value):
+                if (
+                    ctx is not None
+                    and not (type(value) is Decimal and _decimal_fits(item, text))
+                    and not value_ok(item, value)
+                ):
                     check_value(item, value, prefix + local, ctx)
         elif type(item) is ChildSpec:
             local = item.name
@@ -234,6 +238,17 @@ def _fill(
                 f"the children of {spec.name} are not in schema order (rendering fixes it)",
             )
         )
+
+
+def _decimal_fits(field: FieldSpec, text: str) -> bool:
+    """True when the decimal written as `text` certainly passes `value_ok`: no minus sign, at most
+    `fraction_digits` decimals and `total_digits` digits in all. Counting characters is several times
+    cheaper than `Decimal.as_tuple`; when this says False, `value_ok` decides."""
+    total, fraction = field.total_digits, field.fraction_digits
+    if total is None or fraction is None or "-" in text:
+        return False
+    whole, _, frac = text.strip().lstrip("+").partition(".")
+    return len(frac) <= fraction and len(whole) + len(frac) <= total
 
 
 def _mixed_text(child: etree._Element, path: str, notes: list[Problem]) -> str:

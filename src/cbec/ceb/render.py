@@ -3,6 +3,10 @@
 Written as text rather than through a tree: rendering is on the hot path of every receipt and the output
 form is fixed. Element order comes from the catalogue (so export messages put ``ds:Signature`` before
 ``ExtendMessage`` and import messages after it). Decimals keep the digits they were given.
+
+Per node type, indentation depth and form the tags are worked out once (`_plan`): the clearance engine
+renders one receipt per document, and building the same tag strings for each of them cost more than the
+values themselves.
 """
 
 from __future__ import annotations
@@ -20,7 +24,19 @@ _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
 _ATTR_ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
 )
+# Characters the escape tables change: `translate` is slow, and almost no value contains one of them.
+_NEEDS_ATTR_ESCAPE = re.compile('[&<>"\r\n\t]')
 INDENT = "  "
+
+# Plan entry kinds.
+_FIELD = 0
+_CHILD = 1
+_SIGNATURE = 2
+_EXTEND = 3
+
+#: (kind, element name, opening text, closing text); for a child the texts are whole lines
+_Entry = tuple[int, str, str, str]
+_PLANS: dict[tuple[NodeSpec, int, bool], tuple[_Entry, ...]] = {}
 
 
 def format_value(value: Value) -> str:
@@ -30,6 +46,10 @@ def format_value(value: Value) -> str:
     if isinstance(value, int):
         return str(value)
     return value
+
+
+def _attr(text: str) -> str:
+    return text.translate(_ATTR_ESCAPES) if _NEEDS_ATTR_ESCAPE.search(text) else text
 
 
 def render(
@@ -42,10 +62,11 @@ def render(
             '<?xml version="1.0" encoding="UTF-8"?>\n' if pretty else '<?xml version="1.0" encoding="UTF-8"?>'
         )
     root = message.spec.name
-    guid = message.guid.translate(_ATTR_ESCAPES)
-    attrs = f' guid="{guid}" version="{message.version.translate(_ATTR_ESCAPES)}"'
     nl = "\n" if pretty else ""
-    out.append(f'<ceb:{root}{attrs} xmlns:ceb="{NAMESPACE}">{nl}')
+    out.append(
+        f'<ceb:{root} guid="{_attr(message.guid)}" version="{_attr(message.version)}" '
+        f'xmlns:ceb="{NAMESPACE}">{nl}'
+    )
     _items(message, message.spec, 1 if pretty else 0, pretty, include_unknown, out)
     out.append(f"</ceb:{root}>{nl}")
     text = "".join(out)
@@ -59,35 +80,67 @@ def render(
     return text.encode("utf-8")
 
 
+def _plan(spec: NodeSpec, depth: int, pretty: bool) -> tuple[_Entry, ...]:
+    """The tags of `spec`'s items at `depth`, in schema order (cached: a few dozen node types)."""
+    pad = INDENT * depth if pretty else ""
+    nl = "\n" if pretty else ""
+    entries: list[_Entry] = []
+    for item in spec.items:
+        name = item.name
+        if isinstance(item, FieldSpec):
+            entries.append((_FIELD, name, f"{pad}<ceb:{name}>", f"</ceb:{name}>{nl}"))
+        elif isinstance(item, ChildSpec):
+            entries.append((_CHILD, name, f"{pad}<ceb:{name}>{nl}", f"{pad}</ceb:{name}>{nl}"))
+        elif item.kind == "signature":
+            entries.append((_SIGNATURE, name, pad, nl))
+        else:
+            entries.append((_EXTEND, name, pad, nl))
+    plan = tuple(entries)
+    _PLANS[(spec, depth, pretty)] = plan
+    return plan
+
+
 def _items(
     node: Node, spec: NodeSpec, depth: int, pretty: bool, include_unknown: bool, out: list[str]
 ) -> None:
-    pad = INDENT * depth if pretty else ""
-    nl = "\n" if pretty else ""
+    plan = _PLANS.get((spec, depth, pretty)) or _plan(spec, depth, pretty)
     values = node.values
-    for item in spec.items:
-        if isinstance(item, FieldSpec):
-            value = values.get(item.name)
+    for kind, name, opening, closing in plan:
+        if kind == _FIELD:
+            value = values.get(name)
             if value is None:
                 continue
-            name = item.name
-            out.append(f"{pad}<ceb:{name}>{format_value(value).translate(_ESCAPES)}</ceb:{name}>{nl}")
-        elif isinstance(item, ChildSpec):
-            for child in node.children.get(item.name, ()):
-                out.append(f"{pad}<ceb:{item.name}>{nl}")
-                _items(child, child.spec, depth + 1 if pretty else 0, pretty, include_unknown, out)
-                out.append(f"{pad}</ceb:{item.name}>{nl}")
-        elif item.kind == "signature":
+            if type(value) is str:
+                text = value
+                if "&" in text or "<" in text or ">" in text or "\r" in text:
+                    text = text.translate(_ESCAPES)
+            elif type(value) is Decimal:
+                text = format(value, "f")  # digits, sign, point: nothing to escape
+            else:
+                text = format_value(value).translate(_ESCAPES)
+            out += (opening, text, closing)
+        elif kind == _CHILD:
+            children = node.children.get(name)
+            if not children:
+                continue
+            inner = depth + 1 if pretty else 0
+            for child in children:
+                out.append(opening)
+                _items(child, child.spec, inner, pretty, include_unknown, out)
+                out.append(closing)
+        elif kind == _SIGNATURE:
             if isinstance(node, Message) and node.signature:
-                out.append(pad + node.signature.decode("utf-8").strip() + nl)
+                out.append(opening + node.signature.decode("utf-8").strip() + closing)
         elif isinstance(node, Message) and node.extend is not None:
             ext = node.extend
-            inner = ext.message.decode("utf-8") if ext.message else ""
+            inner_xml = ext.message.decode("utf-8") if ext.message else ""
             out.append(
-                f"{pad}<ceb:ExtendMessage><ceb:name>{ext.name.translate(_ESCAPES)}</ceb:name>"
+                f"{opening}<ceb:ExtendMessage><ceb:name>{ext.name.translate(_ESCAPES)}</ceb:name>"
                 f"<ceb:version>{ext.version.translate(_ESCAPES)}</ceb:version>"
-                f"<ceb:Message>{inner}</ceb:Message></ceb:ExtendMessage>{nl}"
+                f"<ceb:Message>{inner_xml}</ceb:Message></ceb:ExtendMessage>{closing}"
             )
-    if include_unknown:
+    if include_unknown and node.extra:
+        pad = INDENT * depth if pretty else ""
+        nl = "\n" if pretty else ""
         for name, text in node.extra:
             out.append(f"{pad}<ceb:{name}>{text.translate(_ESCAPES)}</ceb:{name}>{nl}")

@@ -71,7 +71,7 @@ def parse_xml(source: bytes | str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
     head = data[:4096]
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
         head = data[:8192].decode("utf-16", errors="ignore").encode("utf-8")
-    if _DOCTYPE.search(head):
+    if b"<!" in head and _DOCTYPE.search(head):  # the byte search is far cheaper than the regex
         raise _doctype_refused()
     try:
         root = etree.fromstring(data, parser=_PARSER)
