@@ -27,7 +27,6 @@ from cbec.ceb.sign.keys import CertificateInfo
 from cbec.certificates import enterprise_and_trusted
 from cbec.clearance.documents import KINDS, business_key, head_of, text
 from cbec.clearance.service import SIGNED_DECLARATIONS, Engine, IngestResult, Parsed, read_message
-from cbec.store.db import Store
 from cbec.store.models import DocumentRow, EnterpriseRow
 
 log = logging.getLogger(__name__)
@@ -123,7 +122,7 @@ def _acts_on_others(session: Session, message: Message, cop_code: str) -> bool:
     return False
 
 
-def admit(store: Store, engine: Engine, data: bytes, cop_code: str, *, source: str) -> IngestResult:
+def admit(engine: Engine, data: bytes, cop_code: str, *, source: str) -> IngestResult:
     """Check the sender and what it acts on, then hand the message to the engine with the sender's
     registered certificates when it is a kind that must be signed (or its kind cannot be told yet).
     Raises `Refused` (nothing stored) when the sender may not send it.

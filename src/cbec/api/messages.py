@@ -33,7 +33,6 @@ from cbec.api.errors import (
 )
 from cbec.clearance.service import Engine, IngestResult
 from cbec.intake import MAX_MESSAGE_BYTES, Refused, admit
-from cbec.store.db import Store
 from cbec.store.models import ReceiptRow
 
 #: the largest message accepted, in bytes
@@ -117,9 +116,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _take(store: Store, engine: Engine, data: bytes, cop_code: str) -> IngestResult:
+def _take(engine: Engine, data: bytes, cop_code: str) -> IngestResult:
     try:
-        return admit(store, engine, data, cop_code, source=f"api:{cop_code}")
+        return admit(engine, data, cop_code, source=f"api:{cop_code}")
     except Refused as exc:
         raise forbidden(exc.zh, exc.en) from None
 
@@ -165,7 +164,7 @@ _BODY_DOC = {
     responses=responses(403, 413, 415),
     openapi_extra=_BODY_DOC,
 )
-async def post_message(request: Request, principal: Caller, store: AppStore, engine: AppEngine) -> Any:
+async def post_message(request: Request, principal: Caller, engine: AppEngine) -> Any:
     """Take one message (CEB XML, DxpMsg or the JSON form) and answer with its receipts; or a batch
     (``multipart/form-data`` with one file a message, or ``application/x-ndjson`` with one message a line:
     the JSON form, or ``{"xml": "…"}``), answered item by item."""
@@ -190,12 +189,12 @@ async def post_message(request: Request, principal: Caller, store: AppStore, eng
             raise bad_request("批量请求中没有报文", "the batch carries no message")
         if len(items) > MAX_BATCH_ITEMS:
             raise _too_many()
-        answers = [await run_in_threadpool(_batch_item, store, engine, cop_code, *item) for item in items]
+        answers = [await run_in_threadpool(_batch_item, engine, cop_code, *item) for item in items]
         return {"items": [{"index": i, **a} for i, a in enumerate(answers)]}
     data = await _read_body(request, MAX_BODY_BYTES)
     if not data.strip():
         raise bad_request("报文为空", "the message body is empty")
-    result = await run_in_threadpool(_take, store, engine, data, cop_code)
+    result = await run_in_threadpool(_take, engine, data, cop_code)
     # built here rather than validated against the response model: the answer is ours, already in shape
     return JSONResponse(_answer(result))
 
@@ -280,11 +279,11 @@ def _ndjson_items(data: bytes) -> list[Item]:
 
 
 def _batch_item(
-    store: Store, engine: Engine, cop_code: str, name: str | None, data: bytes | None, error: ApiError | None
+    engine: Engine, cop_code: str, name: str | None, data: bytes | None, error: ApiError | None
 ) -> dict[str, Any]:
     if data is not None and error is None:
         try:
-            return {"name": name, **_answer(_take(store, engine, data, cop_code))}
+            return {"name": name, **_answer(_take(engine, data, cop_code))}
         except ApiError as exc:
             error = exc
     assert error is not None

@@ -625,9 +625,7 @@ def register(router: APIRouter, portal: Portal) -> None:
         if not data.strip():
             return page(request, "upload.html", web, 400, result=None, error=i18n.text(lang, "up.empty"))
         try:
-            result = await run_in_threadpool(
-                admit, portal.store, portal.engine, data, code, source=f"portal:{code}"
-            )
+            result = await run_in_threadpool(admit, portal.engine, data, code, source=f"portal:{code}")
         except Refused as exc:
             error = i18n.pick(lang, exc.zh, exc.en)
             return page(request, "upload.html", web, 403, result=None, error=error)
