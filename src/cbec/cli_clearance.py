@@ -77,6 +77,9 @@ def ingest(
 ) -> None:
     """受理报文（XML、DxpMsg、JSON），输出回执与税单。 Ingest messages; write receipts and tax bills."""
     from cbec.clearance.service import Engine, IngestResult, Intake, Settings
+    from cbec.runtime import tune_gc
+
+    tune_gc()
 
     if batch < 1:
         _fail("CBEC-0005", "--batch 至少为 1", "--batch must be at least 1")

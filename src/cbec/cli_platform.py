@@ -13,6 +13,7 @@ from rich.table import Table
 from cbec.access import Principal
 from cbec.ceb.errors import CebError
 from cbec.cli_errors import fail, fail_with
+from cbec.runtime import tune_gc
 
 enterprise_app = typer.Typer(help="企业备案 / the enterprise register and API keys.", no_args_is_help=True)
 
@@ -210,7 +211,9 @@ def serve(
     from cbec.store.migrate import open_store
 
     store = open_store()
-    uvicorn.run(create_app(store), host=host, port=port, log_level="info")
+    app = create_app(store)
+    tune_gc()
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def register(app: typer.Typer) -> None:
@@ -376,7 +379,9 @@ def start(
     for login, role in report.existing_users:
         typer.echo(f"  {login:<12} {role:<11} 已存在 / exists — 重置 / reset: cbec user passwd {login}")
     typer.echo(rule)
-    uvicorn.run(create_app(store), host=host, port=port, log_level="info")
+    app = create_app(store)
+    tune_gc()
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def register_portal(app: typer.Typer) -> None:

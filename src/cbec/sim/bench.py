@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from cbec.clearance.service import Engine, IngestResult, Intake, Settings
+from cbec.runtime import tune_gc
 from cbec.sim.check import SUFFIXES, FileOutcome, arrival_time, load_reference
 from cbec.sim.output import MESSAGES, write_set
 from cbec.sim.traffic import SimConfig
@@ -223,6 +224,7 @@ def _worker(url: str, schema: str | None, inbox: Any, outbox: Any, collect: bool
             engine_ = make_engine(url)
         store = Store(engine=engine_)
         engine = Engine(store, Settings())
+        tune_gc()
         tally = _Tally()
         outcomes: dict[str, FileOutcome] = {}
         cpu, db_cpu = _own_cpu(), _backend_cpu(store)
@@ -343,6 +345,7 @@ def run_bench(
                 tally, peak_mb, _ = ingest_parallel(url, schema, paths, batch=max(batch, 1), workers=workers)
             else:
                 tally = _Tally()
+                tune_gc()
                 _ingest_stream(Engine(store, Settings()), paths, max(batch, 1), tally)
                 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             seconds = time.perf_counter() - started

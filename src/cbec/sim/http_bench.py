@@ -46,7 +46,10 @@ def server() -> FastAPI:
     keys in CBEC_BENCH_KEYS (a JSON file: key → copCode)."""
     from cbec.api.app import create_app
     from cbec.clearance.service import Settings
+    from cbec.runtime import tune_gc
     from cbec.store.db import Store, make_engine
+
+    tune_gc()
 
     url = os.environ["CBEC_BENCH_URL"]
     schema = os.environ.get("CBEC_BENCH_SCHEMA")
