@@ -135,7 +135,8 @@ def node_of(session: Session, doc: DocumentRow) -> Node:
     (`unit.recall`), else read back from the archived message bytes."""
     message = unit.recall(session, doc.message_id)
     if message is None:
-        raw = session.get(MessageRow, doc.message_id)
+        with session.no_autoflush:  # the archived bytes do not depend on what is pending
+            raw = session.get(MessageRow, doc.message_id)
         assert raw is not None
         from cbec.clearance.service import load_message
 

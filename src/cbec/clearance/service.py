@@ -904,6 +904,7 @@ def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> 
             if found.id not in seen:
                 seen.add(found.id)
                 index.add(found)
+    _recall_companions(session, index)
     if quota:
         buyers = sorted(quota)
         if session.get_bind().dialect.name == "postgresql":
@@ -941,6 +942,26 @@ def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> 
     index.ids = {"messages": _allocate(session, "messages", len(messages))}
     index.ids["documents"] = _allocate(session, "documents", documents)
     session.info[unit.INDEX] = index
+
+
+def _recall_companions(session: Session, index: unit.ChunkIndex) -> None:
+    """Parse, with one query, the archived messages of the stored orders, payments, waybills and lists the
+    chunk found by its join keys that this process no longer holds parsed (`unit.NodeCache` keeps the most
+    recent few thousand): the decisions compare those documents, and one read each (with the flush of the
+    chunk's pending rows a query sets off) cost more than the rest of the chunk once a trade's documents
+    arrive further apart than the cache reaches."""
+    wanted = {
+        row.message_id
+        for rows in (*index.by_order.values(), *index.by_waybill.values())
+        for row in rows.values()
+        if row.status in ("accepted", "waiting") and unit.recall(session, row.message_id) is None
+    }
+    if not wanted:
+        return
+    with session.no_autoflush:
+        query = select(MessageRow.id, MessageRow.raw).where(MessageRow.id.in_(sorted(wanted)))
+        for message_id, raw in session.execute(query):
+            unit.remember(session, message_id, load_message(raw))
 
 
 def _allocate(session: Session, table: str, count: int) -> list[int]:
