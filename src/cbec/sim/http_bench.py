@@ -513,10 +513,10 @@ def markdown(result: HttpResult) -> str:
         f"- Method: `cbec bench --http`: N fault-free lists generated; uvicorn with {r.server_workers} "
         "worker processes serves `POST /api/v1/messages` over a fresh database"
         + (" with group commit (`CBEC_GROUP_COMMIT=1`)" if r.group_commit else ", one transaction a message")
-        + f"; a separate client process (h11 over asyncio, {r.concurrency} requests in flight; a trade's four "
-        "documents one after another, trades overlapping) sends the first 60 % of the files as fast as "
-        "they are taken (peak), then the rest paced at half the peak message rate, timing the request that "
-        "decided each list.",
+        + f"; a separate client process (h11 over asyncio, {r.concurrency} requests in flight; "
+        "a trade's four documents one after another, trades overlapping) sends the first 60 % of the "
+        "files as fast as they are taken (peak), then the rest paced at half the peak message rate, "
+        "timing the request that decided each list.",
         "",
         "| database | lists | peak lists/s | peak documents/s | half-peak load | decision p50 | decision p99 "
         "| undecided | errors | server peak RSS |",
