@@ -38,7 +38,7 @@ from cbec.ceb.receipts import (
     receipt_message,
 )
 from cbec.ceb.render import render
-from cbec.clearance import locks, unit
+from cbec.clearance import locks, stock, unit
 from cbec.clearance.documents import KINDS, Kind, business_key, buyer_key, decimal, head_of, text
 from cbec.clearance.reasons import Reason
 from cbec.store import bulk
@@ -276,27 +276,40 @@ class Engine:
                 read.append((item, moment, item.parsed if item.parsed is not None else _read(item.data)))
             except CebError as exc:
                 read.append((item, moment, exc))
-        results: list[IngestResult | Exception] = []
         try:
-            with self.store.transaction() as session:
-                taken = [(p[0], m) for _i, m, p in read if not isinstance(p, CebError)]
-                locks.lock_trades(session, [message for message, _m in taken])
-                unit.begin(session, self.nodes)
-                _preload(session, taken)
-                for item, moment, parsed in read:
-                    if isinstance(parsed, CebError):
-                        answer = self._format_receipt(item.data, parsed, moment)
-                        results.append(IngestResult(None, "rejected", [answer]))
-                        continue
-                    message, problems, business = parsed
-                    results.append(
-                        self._ingest(
-                            session, item.data, message, problems, business, item.source, moment, item.trusted
-                        )
-                    )
-                done = unit.finish(session)
+            try:
+                return self._chunk(read, lock_stock=False)
+            except stock.StockConflict:  # bonded stock it relied on changed: again, rows locked as read
+                return self._chunk(read, lock_stock=True)
         except Exception:
             return [self._try_one(item) for item in items]
+
+    def _chunk(
+        self,
+        read: Sequence[tuple[Intake, datetime, tuple[Message, list[Problem], bytes | None] | CebError]],
+        *,
+        lock_stock: bool,
+    ) -> list[IngestResult | Exception]:
+        """One transaction for the chunk (`_many`): raises what went wrong, the transaction rolled back."""
+        results: list[IngestResult | Exception] = []
+        with self.store.transaction() as session:
+            taken = [(p[0], m) for _i, m, p in read if not isinstance(p, CebError)]
+            locks.lock_trades(session, [message for message, _m in taken])
+            unit.begin(session, self.nodes)
+            _preload(session, taken, lock_stock=lock_stock)
+            for item, moment, parsed in read:
+                if isinstance(parsed, CebError):
+                    answer = self._format_receipt(item.data, parsed, moment)
+                    results.append(IngestResult(None, "rejected", [answer]))
+                    continue
+                message, problems, business = parsed
+                results.append(
+                    self._ingest(
+                        session, item.data, message, problems, business, item.source, moment, item.trusted
+                    )
+                )
+            stock.settle(session)
+            done = unit.finish(session)
         self.nodes.update(done)
         return results
 
@@ -847,15 +860,19 @@ class _Ticket:
     outcome: IngestResult | Exception | None = None
 
 
-def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> None:
+def _preload(
+    session: Session, messages: Sequence[tuple[Message, datetime]], *, lock_stock: bool = True
+) -> None:
     """Load what a chunk of messages will ask about, one query per question (`unit.ChunkIndex`): which of
     its messages are stored already, the current documents with its business keys and join keys, and (for
-    its lists) the buyers' quota rows, locked in a fixed order."""
+    its lists) the buyers' quota rows, locked in a fixed order, and the bonded stock rows: locked in a fixed
+    order too, or on PostgreSQL unless `lock_stock`, read without a lock and checked before the commit
+    (`stock.settle`)."""
     from cbec.store.models import QuotaRow, StockRow
 
     index = unit.ChunkIndex()
     quota: dict[tuple[str, int], datetime] = {}
-    stock: set[tuple[str, str]] = set()
+    bonded: set[tuple[str, str]] = set()
     for message, moment in messages:
         index.covered_messages.add((message.code, message.guid))
         kind = KINDS.get(message.code)
@@ -875,7 +892,7 @@ def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> 
             if kind.name == "list" and text(head, "tradeMode") == "1210":
                 ems_no = text(head, "emsNo") or ""
                 for line in document.children.get("InventoryList", []):
-                    stock.add((ems_no, text(line, "itemRecordNo") or ""))
+                    bonded.add((ems_no, text(line, "itemRecordNo") or ""))
     if index.covered_messages:
         index.known_messages = {
             (t, g)
@@ -928,16 +945,22 @@ def _preload(session: Session, messages: Sequence[tuple[Message, datetime]]) -> 
         for ledger in session.scalars(lock):
             index.quota[(ledger.buyer_key, ledger.year)] = ledger
         index.quota_missing = {pair for pair in buyers if pair not in index.quota}
-    if stock:  # bonded stock rows, locked in a fixed order (after the quota rows, as a decision does)
-        items = sorted(stock)
+    if bonded:  # bonded stock rows (after the quota rows, as a decision takes them)
+        items = sorted(bonded)
         held_rows = select(StockRow).where(
             bulk.pairs_in(session, StockRow.ems_no, StockRow.item_record_no, items)
         )
-        if session.get_bind().dialect.name == "postgresql":
+        postgres = session.get_bind().dialect.name == "postgresql"
+        if postgres and lock_stock:
             held_rows = held_rows.order_by(StockRow.ems_no, StockRow.item_record_no).with_for_update()
         for held in session.scalars(held_rows):
             index.stock[(held.ems_no, held.item_record_no)] = held
         index.stock_missing = {pair for pair in items if pair not in index.stock}
+        if postgres and not lock_stock:
+            index.stock_read = {
+                pair: index.stock[pair].qty if pair in index.stock else Decimal("0") for pair in items
+            }
+            stock.watch(session)
     documents = sum(len(m.documents) for m, _moment in messages if m.code in KINDS)
     index.ids = {"messages": _allocate(session, "messages", len(messages))}
     index.ids["documents"] = _allocate(session, "documents", documents)

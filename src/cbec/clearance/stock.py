@@ -1,6 +1,14 @@
 """The bonded stock ledger (网购保税 1210): goods in the zone by account book (emsNo) and book item
 (itemRecordNo). The operator books stock in; a released list takes it out; a cancellation or return puts
-it back. Rows are locked while a list is decided, so two lists cannot sell the same last unit."""
+it back. Two lists can never sell the same last unit:
+
+* one list at a time (`Engine.ingest`) locks the rows it reads until it commits;
+* a chunk of messages on PostgreSQL reads its rows without locking them, remembers what each decision
+  relied on (`_margins`), and locks them only just before it commits (`settle`): if another transaction
+  changed a row meanwhile so that a decision would now go the other way, the chunk is rolled back and run
+  again with its rows locked as it reads them (`StockConflict`). Popular book items are shared by every
+  buyer, so locking them for a whole chunk made parallel intake processes queue behind each other.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +20,14 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from cbec.ceb.model import Node
 from cbec.clearance import unit
 from cbec.clearance.documents import decimal, text
 from cbec.clearance.reasons import Reason
+from cbec.store import bulk
 from cbec.store.models import StockMovementRow, StockRow
 
 STOCK_SHORT = "9501"
@@ -139,6 +148,7 @@ def shortages(session: Session, inventory: Node, moment: datetime) -> list[Reaso
     for item, (qty, path) in needs.items():
         row = _row(session, ems_no, item, moment, create=False)
         have = row.qty if row is not None else Decimal("0")
+        _margins(session, (ems_no, item), have, qty)
         if have < qty:
             reasons.append(
                 Reason(
@@ -153,6 +163,67 @@ def shortages(session: Session, inventory: Node, moment: datetime) -> list[Reaso
                 )
             )
     return reasons
+
+
+class StockConflict(Exception):
+    """Bonded stock a chunk read without a lock changed before the chunk could lock it, so that one of
+    its decisions would go the other way: the chunk must run again with its rows locked."""
+
+
+def _margins(session: Session, key: tuple[str, str], have: Decimal, need: Decimal) -> None:
+    """Record, for a row read without a lock, how far its quantity may move before this check would
+    answer otherwise: down by the slack of a check that passed, up to the shortfall of one that failed."""
+    index = unit.index(session)
+    if index is None or index.stock_read is None or key not in index.stock_read:
+        return
+    slack, short = index.stock_margins.get(key, (None, None))
+    if have >= need:
+        slack = have - need if slack is None else min(slack, have - need)
+    else:
+        short = need - have if short is None else min(short, need - have)
+    index.stock_margins[key] = (slack, short)
+
+
+def settle(session: Session) -> None:
+    """Lock (in key order) the stock rows the chunk read without a lock and has since relied on or
+    changed; check that every decision still holds with what they hold now (`StockConflict` if not);
+    carry over what other transactions did to them meanwhile, so this chunk's changes add to theirs."""
+    index = unit.index(session)
+    if index is None or index.stock_read is None:
+        return
+    read = index.stock_read
+    touched = sorted(
+        key
+        for key in read
+        if key in index.stock_margins or (key in index.stock and index.stock[key].qty != read[key])
+    )
+    if not touched:
+        return
+    with session.no_autoflush:
+        query = (
+            select(StockRow.ems_no, StockRow.item_record_no, StockRow.qty)
+            .where(bulk.pairs_in(session, StockRow.ems_no, StockRow.item_record_no, touched))
+            .order_by(StockRow.ems_no, StockRow.item_record_no)
+            .with_for_update()
+        )
+        now = {(e, i): q for e, i, q in session.execute(query)}
+    for key in touched:
+        before = read.pop(key)  # locked from here on: later checks see the true quantity
+        slack, short = index.stock_margins.pop(key, (None, None))
+        row = index.stock.get(key)
+        if row is not None and row in session.new and key in now:
+            raise StockConflict(key)  # another transaction booked the first unit meanwhile
+        held = now.get(key, Decimal("0"))
+        if (slack is not None and held < before - slack) or (short is not None and held >= before + short):
+            raise StockConflict(key)
+        if row is not None and row not in session.new and held != before:
+            row.qty += held - before
+
+
+def watch(session: Session) -> None:
+    """Settle before any flush of the chunk: a flush writes the quantities it holds, which must already
+    include what other transactions changed."""
+    event.listen(session, "before_flush", lambda s, _context, _objects: settle(s))
 
 
 def move(

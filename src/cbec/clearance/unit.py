@@ -156,9 +156,13 @@ class ChunkIndex:
         #: quota rows locked for the chunk by (buyer_key, year); pairs known to have no row yet (SQLite)
         self.quota: dict[tuple[str, int], Any] = {}
         self.quota_missing: set[tuple[str, int]] = set()
-        #: bonded stock rows locked for the chunk by (ems_no, item_record_no); pairs with no row yet
+        #: bonded stock rows of the chunk by (ems_no, item_record_no); pairs with no row yet
         self.stock: dict[tuple[str, str], Any] = {}
         self.stock_missing: set[tuple[str, str]] = set()
+        #: optimistic stock (`stock.settle`): what each row not yet locked held when read (0: no row), and
+        #: the margins the chunk's decisions relied on; None when the rows were locked as they were read
+        self.stock_read: dict[tuple[str, str], Any] | None = None
+        self.stock_margins: dict[tuple[str, str], Any] = {}
         #: the keys preloaded: only these are answered from the index
         self.covered_keys: set[tuple[str, str]] = set()
         self.covered_orders: set[tuple[str, str]] = set()
