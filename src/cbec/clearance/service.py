@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from cbec.access import parties
 from cbec.ceb import jsonform
@@ -914,7 +914,11 @@ def _preload(
     for (first, second), pairs, kinds in questions:
         if not pairs:
             continue
-        query = select(DocumentRow).where(current, bulk.pairs_in(session, first, second, sorted(pairs)))
+        query = (
+            select(DocumentRow)
+            .where(current, bulk.pairs_in(session, first, second, sorted(pairs)))
+            .options(defer(DocumentRow.body))  # decisions read the parsed message, not the stored JSON
+        )
         if kinds is not None:
             query = query.where(DocumentRow.kind.in_(kinds))
         for found in session.scalars(query):
