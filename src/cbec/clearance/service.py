@@ -831,6 +831,7 @@ class _GroupCommit:
             return
         try:
             with self.engine.store.transaction() as session:
+                _prepare([t.item.admission for t in checks], session)
                 for ticket in checks:
                     self._check(ticket, session)
         except Exception:
@@ -852,6 +853,19 @@ class _GroupCommit:
             ticket.outcome = exc
             return
         ticket.item = replace(ticket.item, trusted=trusted, admission=None)
+
+
+def _prepare(admissions: Sequence[Admission | None], session: Session) -> None:
+    """Let admission checks that can read what they will ask for several messages at once do so, before
+    they are asked one by one in `session`: a check's ``prepare(session, checks)`` attribute, when it has
+    one, is called once with all the checks of the chunk that share it (see `Admission`)."""
+    groups: dict[Any, list[Admission]] = {}
+    for admission in admissions:
+        prepare = getattr(admission, "prepare", None)
+        if admission is not None and prepare is not None:
+            groups.setdefault(prepare, []).append(admission)
+    for prepare, group in groups.items():
+        prepare(session, group)
 
 
 @dataclass
@@ -1044,7 +1058,10 @@ def keep_notice(
 
 #: a message as `read_message` returns it: the message, its problems, the business XML bytes (None for JSON)
 Parsed = tuple[Message, list[Problem], bytes | None]
-#: a check before intake (`Engine.ingest(admission=…)`): raises to refuse, or returns the certificates
+#: a check before intake (`Engine.ingest(admission=…)`): raises to refuse, or returns the certificates.
+#: With group commit, a check may also have a ``prepare(session, checks)`` attribute, called once in the
+#: chunk's admission transaction with every check of the chunk that has the same one, before any of them
+#: is asked: to read for all of them at once what each would ask alone (it changes no answer)
 Admission = Callable[[Session], "Collection[CertificateInfo] | None"]
 
 
