@@ -13,12 +13,13 @@ A refusal stores nothing; an unreadable message goes on to the engine, which ans
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cbec.access import parties
@@ -206,24 +207,35 @@ class _Admission:
                 invt_no = text(head, "invtNo") if kind.name in ("cancel", "refund") else None
                 if invt_no:
                     invt_nos.add(invt_no)
-        current = DocumentRow.current.is_(True)
+        dialect = session.get_bind().dialect.name
         if keys:
             lookups.stored = dict.fromkeys(keys)
-            query = select(DocumentRow.kind, DocumentRow.doc_key, DocumentRow.body).where(
-                current, bulk.pairs_in(session, DocumentRow.kind, DocumentRow.doc_key, sorted(keys))
-            )
-            for kind_name, doc_key, body in session.execute(query):
+            query = _stored_bodies(dialect)
+            for kind_name, doc_key, body in session.execute(query, bulk.pairs_values(dialect, sorted(keys))):
                 if lookups.stored[(kind_name, doc_key)] is None:  # the first found, as `.first()` takes it
                     lookups.stored[(kind_name, doc_key)] = body
         if invt_nos:
             lookups.lists = dict.fromkeys(invt_nos)
-            lists = select(DocumentRow.invt_no, DocumentRow.body).where(
-                current, DocumentRow.kind == "list", DocumentRow.invt_no.in_(sorted(invt_nos))
-            )
-            for invt_no, body in session.execute(lists):
+            for invt_no, body in session.execute(_LIST_BODIES, {"invt_nos": sorted(invt_nos)}):
                 if invt_no is not None and lookups.lists[invt_no] is None:
                     lookups.lists[invt_no] = body
         session.info[_LOOKUPS] = lookups
+
+
+#: the questions of `_Admission.prepare`, built once (building and keying a statement costs more CPU than
+#: running it) and run with the chunk's keys as parameters
+_LIST_BODIES = select(DocumentRow.invt_no, DocumentRow.body).where(
+    DocumentRow.current.is_(True),
+    DocumentRow.kind == "list",
+    DocumentRow.invt_no.in_(bindparam("invt_nos", expanding=True)),
+)
+
+
+@functools.cache
+def _stored_bodies(dialect: str) -> Any:
+    return select(DocumentRow.kind, DocumentRow.doc_key, DocumentRow.body).where(
+        DocumentRow.current.is_(True), bulk.pairs_bound(dialect, DocumentRow.kind, DocumentRow.doc_key)
+    )
 
 
 def admit(engine: Engine, data: bytes, cop_code: str, *, source: str) -> IngestResult:
