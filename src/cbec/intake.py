@@ -167,9 +167,8 @@ class _Admission:
         message, cop_code, signed = self.message, self.cop_code, self.signed
         lookups: _Lookups | None = session.info.get(_LOOKUPS)
         if lookups is not None and cop_code in lookups.enterprises:
-            enterprise, certificates = lookups.enterprises[cop_code]
-            if not signed:
-                certificates = []
+            enterprise, shared = lookups.enterprises[cop_code]
+            certificates = list(shared) if signed else []  # a list of its own, as when asked alone
         elif signed:
             enterprise, certificates = enterprise_and_trusted(session, cop_code)
         else:
