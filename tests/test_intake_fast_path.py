@@ -304,3 +304,77 @@ def test_admission_without_group_commit_refuses_before_anything_is_stored(store:
         render(examples.ceb311(examples.Trade(order_no="NOPE1"))), now=NOW, admission=lambda session: None
     )
     assert accepted.outcome == "accepted"  # the refused one left nothing behind: not a duplicate
+
+
+def test_admission_prepared_for_a_chunk_judges_as_each_alone(store: Store, tmp_path: Path) -> None:
+    """The register checks of a chunk read in one query a question (`_Admission.prepare`) give every
+    message exactly the verdict it gets when judged alone: the certificates, the role refusals, the refusals
+    for documents (stored or cancelled) of others; and once prepared, the checks ask nothing more."""
+    from api_helpers import OUTSIDER, load_positive_list, released_trade
+    from cbec.ceb.examples import Party
+    from cbec.intake import _Admission, read
+
+    load_positive_list(store, tmp_path)
+    world = make_world(store)
+    identity, outsider_identity = rsa_identity(tmp_path, "agent"), rsa_identity(tmp_path, "outsider")
+    register_certificate(world, identity)
+    invt_no = released_trade(world, identity)
+    with store.transaction() as session:
+        from cbec.certificates import add_certificate
+
+        add_certificate(session, OUTSIDER, outsider_identity.cert_pem)
+    me, stranger = Party(OUTSIDER, "无关企业"), Party("0000000000", "未备案企业")  # stranger: unregistered
+    trade = replace(world.trade, invt_no=invt_no)
+    changed = examples.ceb311(trade)
+    head = changed.documents[0].child("OrderHead")
+    assert head is not None
+    head.values.update(appType="2", ebcCode=OUTSIDER)
+    transfer = changed.child("BaseTransfer")
+    assert transfer is not None
+    transfer.values["copCode"] = OUTSIDER
+    cases: list[tuple[bytes, str]] = [
+        (render(examples.ceb311(trade)), trade.ebc.code),  # its own stored order again
+        (render(examples.ceb311(replace(trade, order_no="NEW1"))), trade.ebc.code),  # a new one
+        (render(examples.ceb411(trade)), trade.payment.code),
+        (render(examples.ceb511(replace(trade, logistics=trade.ebc, logistics_no="FAKE1"))), trade.ebc.code),
+        (render(changed), OUTSIDER),  # a change of another's stored order
+        (outsider_identity.sign(examples.ceb623(replace(trade, agent=me), signed=False)), OUTSIDER),
+        (outsider_identity.sign(examples.ceb625(replace(trade, agent=me), signed=False)), OUTSIDER),
+        (identity.sign(examples.ceb623(trade, signed=False)), trade.agent.code),  # its own list
+        (identity.sign(examples.ceb621(replace(trade, order_no="NEW2"), signed=False)), trade.agent.code),
+        (render(examples.ceb311(replace(trade, order_no="NEW3", ebc=stranger))), stranger.code),
+        (b"<not a message", trade.agent.code),
+    ]
+    admissions = []
+    for data, cop_code in cases:
+        parsed = read(data)
+        message = parsed[0] if parsed is not None else None
+        admissions.append(
+            _Admission(message, cop_code, message is None or message.code in service.SIGNED_DECLARATIONS)
+        )
+
+    def verdict(admission: _Admission, session: Any) -> Any:
+        try:
+            certificates = admission(session)
+        except Exception as exc:
+            return type(exc).__name__, str(exc)
+        return None if certificates is None else sorted(c.der for c in certificates)
+
+    alone = []
+    for admission in admissions:
+        with store.transaction() as session:
+            alone.append(verdict(admission, session))
+    seen, stop = _statements(store)
+    try:
+        with store.transaction() as session:
+            service._prepare(admissions, session)
+            prepared_with = len(seen)
+            together = [verdict(admission, session) for admission in admissions]
+    finally:
+        stop()
+    assert together == alone
+    assert len(seen) == prepared_with  # every answer came from what `prepare` read
+    assert prepared_with <= 4  # register and certificates, stored documents, cancelled or returned lists
+    assert [v[0] if isinstance(v, tuple) else v for v in alone[:7]] == [None, None, None, *["Refused"] * 4]
+    assert alone[-2] is None  # not on the register: neither roles nor certificates judged
+    assert alone[7] and alone[7] == alone[8] == alone[10]  # the agent's certificates, for what must be signed

@@ -63,3 +63,29 @@ def test_migrations_match_the_models(store: Store) -> None:
 
     with store.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_pairs_bound_selects_what_pairs_in_selects(store: Store) -> None:
+    """A statement built once with `bulk.pairs_bound` and run with `bulk.pairs_values` finds exactly the rows
+    the statement built each time with `bulk.pairs_in` finds: text and integer columns, on either database."""
+    from cbec.store import bulk
+    from cbec.store.models import QuotaRow
+
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    with store.transaction() as session:
+        for i in range(6):
+            session.add(QuotaRow(buyer_key=f"B{i % 3}", year=2024 + i % 2, used=0, updated_at=now))
+    wanted = [("B0", 2024), ("B1", 2025), ("B2", 2025), ("B9", 2024), ("B0", 2099)]
+    with store.transaction() as session:
+        dialect = session.get_bind().dialect.name
+        built = select(QuotaRow.buyer_key, QuotaRow.year).where(
+            bulk.pairs_in(session, QuotaRow.buyer_key, QuotaRow.year, wanted)
+        )
+        bound = select(QuotaRow.buyer_key, QuotaRow.year).where(
+            bulk.pairs_bound(dialect, QuotaRow.buyer_key, QuotaRow.year)
+        )
+        expected = sorted(session.execute(built).tuples())
+        assert expected == [("B0", 2024), ("B1", 2025), ("B2", 2025)]
+        assert sorted(session.execute(bound, bulk.pairs_values(dialect, wanted)).tuples()) == expected
+        one = [("B1", 2025)]
+        assert sorted(session.execute(bound, bulk.pairs_values(dialect, one)).tuples()) == one  # run again

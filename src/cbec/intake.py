@@ -13,10 +13,13 @@ A refusal stores nothing; an unreadable message goes on to the engine, which ans
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cbec.access import parties
@@ -24,9 +27,10 @@ from cbec.ceb import jsonform
 from cbec.ceb.errors import CebError
 from cbec.ceb.model import Message
 from cbec.ceb.sign.keys import CertificateInfo
-from cbec.certificates import enterprise_and_trusted
+from cbec.certificates import enterprise_and_trusted, enterprises_and_trusted
 from cbec.clearance.documents import KINDS, business_key, head_of, text
 from cbec.clearance.service import SIGNED_DECLARATIONS, Engine, IngestResult, Parsed, read_message
+from cbec.store import bulk
 from cbec.store.models import DocumentRow, EnterpriseRow
 
 log = logging.getLogger(__name__)
@@ -93,33 +97,144 @@ def _role_refusal(enterprise: EnterpriseRow | None, message: Message) -> Refused
 
 def _acts_on_others(session: Session, message: Message, cop_code: str) -> bool:
     """Whether a document of the message is not the caller's to declare: the caller is none of its
-    parties, or it changes, deletes, cancels or returns a stored document the caller is no party to."""
+    parties, or it changes, deletes, cancels or returns a stored document the caller is no party to.
+    The stored documents come from the chunk's `_Lookups` when it holds them (`_Admission.prepare`)."""
     kind = KINDS.get(message.code)
     if kind is None:
         return False
+    lookups: _Lookups | None = session.info.get(_LOOKUPS)
     for document in message.documents:
         if cop_code not in _party_codes(jsonform.node_to_json(document)):
             return True
         head = head_of(kind, document)
-        stored = session.scalars(
-            select(DocumentRow.body).where(
-                DocumentRow.kind == kind.name,
-                DocumentRow.doc_key == business_key(kind, head),
-                DocumentRow.current.is_(True),
-            )
-        ).first()
+        key = (kind.name, business_key(kind, head))
+        if lookups is not None and key in lookups.stored:
+            stored = lookups.stored[key]
+        else:
+            stored = session.scalars(
+                select(DocumentRow.body).where(
+                    DocumentRow.kind == kind.name,
+                    DocumentRow.doc_key == key[1],
+                    DocumentRow.current.is_(True),
+                )
+            ).first()
         if stored is not None and cop_code not in _party_codes(stored):
             return True
         invt_no = text(head, "invtNo") if kind.name in ("cancel", "refund") else None
         if invt_no:
-            target = session.scalars(
-                select(DocumentRow.body).where(
-                    DocumentRow.kind == "list", DocumentRow.invt_no == invt_no, DocumentRow.current.is_(True)
-                )
-            ).first()
+            if lookups is not None and invt_no in lookups.lists:
+                target = lookups.lists[invt_no]
+            else:
+                target = session.scalars(
+                    select(DocumentRow.body).where(
+                        DocumentRow.kind == "list",
+                        DocumentRow.invt_no == invt_no,
+                        DocumentRow.current.is_(True),
+                    )
+                ).first()
             if target is not None and cop_code not in _party_codes(target):
                 return True
     return False
+
+
+#: `session.info` key of the `_Lookups` of the admissions a transaction judges together
+_LOOKUPS = "cbec.intake.lookups"
+
+
+@dataclass
+class _Lookups:
+    """What the admissions of a chunk ask of the register and the documents, read with one query a
+    question in their shared transaction (`_Admission.prepare`); a question it does not hold is asked alone.
+    Read afresh for every chunk: nothing is kept across transactions."""
+
+    #: the register entry (None: not on the register) and active certificates of each sender
+    enterprises: dict[str, tuple[EnterpriseRow | None, list[CertificateInfo]]] = field(default_factory=dict)
+    #: the body of the current document with each (kind, business key), None when there is none
+    stored: dict[tuple[str, str], Any] = field(default_factory=dict)
+    #: the body of the current list with each invtNo, None when there is none
+    lists: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Admission:
+    """The register checks of one message (`admit`), asked by the engine in its admission transaction."""
+
+    message: Message | None
+    cop_code: str
+    signed: bool
+
+    def __call__(self, session: Session) -> list[CertificateInfo] | None:
+        message, cop_code, signed = self.message, self.cop_code, self.signed
+        lookups: _Lookups | None = session.info.get(_LOOKUPS)
+        if lookups is not None and cop_code in lookups.enterprises:
+            enterprise, shared = lookups.enterprises[cop_code]
+            certificates = list(shared) if signed else []  # a list of its own, as when asked alone
+        elif signed:
+            enterprise, certificates = enterprise_and_trusted(session, cop_code)
+        else:
+            enterprise, certificates = session.get(EnterpriseRow, cop_code), []
+        refused = _role_refusal(enterprise, message) if message is not None else None
+        if refused is not None:
+            raise refused
+        if message is not None and _acts_on_others(session, message, cop_code):
+            raise Refused(
+                "报文中的单证不属于本企业（本企业不是其当事方，或其变更、删除、撤销、退货的单证属于他人）",
+                "the message declares or acts on documents the caller is no party to",
+            )
+        return certificates if enterprise is not None and signed else None
+
+    @staticmethod
+    def prepare(session: Session, admissions: Sequence[_Admission]) -> None:
+        """Read what `admissions` will ask, one query a question (the engine calls this before judging the
+        messages it takes together, in the same transaction): the senders' register entries and
+        certificates, the stored documents the messages declare, the lists they cancel or return."""
+        lookups = _Lookups()
+        codes = {a.cop_code for a in admissions}
+        found = enterprises_and_trusted(session, codes)
+        for code in codes:
+            lookups.enterprises[code] = found.get(code, (None, []))
+        keys: set[tuple[str, str]] = set()
+        invt_nos: set[str] = set()
+        for admission in admissions:
+            message = admission.message
+            kind = KINDS.get(message.code) if message is not None else None
+            if message is None or kind is None:
+                continue
+            for document in message.documents:
+                head = head_of(kind, document)
+                keys.add((kind.name, business_key(kind, head)))
+                invt_no = text(head, "invtNo") if kind.name in ("cancel", "refund") else None
+                if invt_no:
+                    invt_nos.add(invt_no)
+        dialect = session.get_bind().dialect.name
+        if keys:
+            lookups.stored = dict.fromkeys(keys)
+            query = _stored_bodies(dialect)
+            for kind_name, doc_key, body in session.execute(query, bulk.pairs_values(dialect, sorted(keys))):
+                if lookups.stored[(kind_name, doc_key)] is None:  # the first found, as `.first()` takes it
+                    lookups.stored[(kind_name, doc_key)] = body
+        if invt_nos:
+            lookups.lists = dict.fromkeys(invt_nos)
+            for invt_no, body in session.execute(_LIST_BODIES, {"invt_nos": sorted(invt_nos)}):
+                if invt_no is not None and lookups.lists[invt_no] is None:
+                    lookups.lists[invt_no] = body
+        session.info[_LOOKUPS] = lookups
+
+
+#: the questions of `_Admission.prepare`, built once (building and keying a statement costs more CPU than
+#: running it) and run with the chunk's keys as parameters
+_LIST_BODIES = select(DocumentRow.invt_no, DocumentRow.body).where(
+    DocumentRow.current.is_(True),
+    DocumentRow.kind == "list",
+    DocumentRow.invt_no.in_(bindparam("invt_nos", expanding=True)),
+)
+
+
+@functools.cache
+def _stored_bodies(dialect: str) -> Any:
+    return select(DocumentRow.kind, DocumentRow.doc_key, DocumentRow.body).where(
+        DocumentRow.current.is_(True), bulk.pairs_bound(dialect, DocumentRow.kind, DocumentRow.doc_key)
+    )
 
 
 def admit(engine: Engine, data: bytes, cop_code: str, *, source: str) -> IngestResult:
@@ -139,22 +254,7 @@ def admit(engine: Engine, data: bytes, cop_code: str, *, source: str) -> IngestR
             "the message's BaseTransfer/copCode is not the sending enterprise",
         )
     signed = message is None or message.code in SIGNED_DECLARATIONS
-
-    def admission(session: Session) -> list[CertificateInfo] | None:
-        if signed:
-            enterprise, certificates = enterprise_and_trusted(session, cop_code)
-        else:
-            enterprise, certificates = session.get(EnterpriseRow, cop_code), []
-        refused = _role_refusal(enterprise, message) if message is not None else None
-        if refused is not None:
-            raise refused
-        if message is not None and _acts_on_others(session, message, cop_code):
-            raise Refused(
-                "报文中的单证不属于本企业（本企业不是其当事方，或其变更、删除、撤销、退货的单证属于他人）",
-                "the message declares or acts on documents the caller is no party to",
-            )
-        return certificates if enterprise is not None and signed else None
-
+    admission = _Admission(message, cop_code, signed)
     result = engine.ingest(data, source=source, parsed=parsed, admission=admission)
     log.info(
         "message from %s via %s: %s %s", cop_code, source.split(":")[0], result.message_type, result.outcome

@@ -7,6 +7,7 @@ this module (`compare`, `positive_list`, `limits`, `tax`); this module loads, ca
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import random
@@ -831,6 +832,7 @@ class _GroupCommit:
             return
         try:
             with self.engine.store.transaction() as session:
+                _prepare([t.item.admission for t in checks], session)
                 for ticket in checks:
                     self._check(ticket, session)
         except Exception:
@@ -854,6 +856,19 @@ class _GroupCommit:
         ticket.item = replace(ticket.item, trusted=trusted, admission=None)
 
 
+def _prepare(admissions: Sequence[Admission | None], session: Session) -> None:
+    """Let admission checks that can read what they will ask for several messages at once do so, before
+    they are asked one by one in `session`: a check's ``prepare(session, checks)`` attribute, when it has
+    one, is called once with all the checks of the chunk that share it (see `Admission`)."""
+    groups: dict[Any, list[Admission]] = {}
+    for admission in admissions:
+        prepare = getattr(admission, "prepare", None)
+        if admission is not None and prepare is not None:
+            groups.setdefault(prepare, []).append(admission)
+    for prepare, group in groups.items():
+        prepare(session, group)
+
+
 @dataclass
 class _Ticket:
     item: Intake
@@ -868,8 +883,6 @@ def _preload(
     its lists) the buyers' quota rows, locked in a fixed order, and the bonded stock rows: locked in a fixed
     order too, or on PostgreSQL unless `lock_stock`, read without a lock and checked before the commit
     (`stock.settle`)."""
-    from cbec.store.models import QuotaRow, StockRow
-
     index = unit.ChunkIndex()
     quota: dict[tuple[str, int], datetime] = {}
     bonded: set[tuple[str, str]] = set()
@@ -893,71 +906,47 @@ def _preload(
                 ems_no = text(head, "emsNo") or ""
                 for line in document.children.get("InventoryList", []):
                     bonded.add((ems_no, text(line, "itemRecordNo") or ""))
+    dialect = session.get_bind().dialect.name
+    asks = _preload_statements(dialect)
     if index.covered_messages:
         index.known_messages = {
             (t, g)
             for t, g in session.execute(
-                select(MessageRow.msg_type, MessageRow.guid).where(
-                    bulk.pairs_in(
-                        session, MessageRow.msg_type, MessageRow.guid, sorted(index.covered_messages)
-                    )
-                )
+                asks.messages, bulk.pairs_values(dialect, sorted(index.covered_messages))
             )
         }
-    current = DocumentRow.current.is_(True)
     questions = [
-        ((DocumentRow.kind, DocumentRow.doc_key), index.covered_keys, None),
-        ((DocumentRow.ebp_code, DocumentRow.order_no), index.covered_orders, unit.BY_ORDER),
-        ((DocumentRow.logistics_code, DocumentRow.logistics_no), index.covered_waybills, unit.BY_WAYBILL),
+        (asks.by_key, index.covered_keys),
+        (asks.by_order, index.covered_orders),
+        (asks.by_waybill, index.covered_waybills),
     ]
     seen: set[int] = set()
-    for (first, second), pairs, kinds in questions:
+    for query, pairs in questions:
         if not pairs:
             continue
-        query = (
-            select(DocumentRow)
-            .where(current, bulk.pairs_in(session, first, second, sorted(pairs)))
-            .options(defer(DocumentRow.body))  # decisions read the parsed message, not the stored JSON
-        )
-        if kinds is not None:
-            query = query.where(DocumentRow.kind.in_(kinds))
-        for found in session.scalars(query):
+        for found in session.scalars(query, bulk.pairs_values(dialect, sorted(pairs))):
             if found.id not in seen:
                 seen.add(found.id)
                 index.add(found)
     _recall_companions(session, index)
     if quota:
         buyers = sorted(quota)
-        if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-
+        if asks.quota_rows is not None:
             session.execute(
-                insert(QuotaRow).on_conflict_do_nothing(),
+                asks.quota_rows,
                 [
                     {"buyer_key": k, "year": y, "used": Decimal("0"), "updated_at": quota[(k, y)]}
                     for k, y in buyers
                 ],
             )
-            lock = (
-                select(QuotaRow)
-                .where(bulk.pairs_in(session, QuotaRow.buyer_key, QuotaRow.year, buyers))
-                .order_by(QuotaRow.buyer_key, QuotaRow.year)
-                .with_for_update()
-            )
-        else:  # SQLite: the write lock taken at BEGIN IMMEDIATE already serializes the chunk
-            lock = select(QuotaRow).where(bulk.pairs_in(session, QuotaRow.buyer_key, QuotaRow.year, buyers))
-        for ledger in session.scalars(lock):
+        for ledger in session.scalars(asks.quota, bulk.pairs_values(dialect, buyers)):
             index.quota[(ledger.buyer_key, ledger.year)] = ledger
         index.quota_missing = {pair for pair in buyers if pair not in index.quota}
     if bonded:  # bonded stock rows (after the quota rows, as a decision takes them)
         items = sorted(bonded)
-        held_rows = select(StockRow).where(
-            bulk.pairs_in(session, StockRow.ems_no, StockRow.item_record_no, items)
-        )
-        postgres = session.get_bind().dialect.name == "postgresql"
-        if postgres and lock_stock:
-            held_rows = held_rows.order_by(StockRow.ems_no, StockRow.item_record_no).with_for_update()
-        for held in session.scalars(held_rows):
+        postgres = dialect == "postgresql"
+        held_rows = asks.stock_locked if postgres and lock_stock else asks.stock
+        for held in session.scalars(held_rows, bulk.pairs_values(dialect, items)):
             index.stock[(held.ems_no, held.item_record_no)] = held
         index.stock_missing = {pair for pair in items if pair not in index.stock}
         if postgres and not lock_stock:
@@ -969,6 +958,59 @@ def _preload(
     index.ids = {"messages": _allocate(session, "messages", len(messages))}
     index.ids["documents"] = _allocate(session, "documents", documents)
     session.info[unit.INDEX] = index
+
+
+@dataclass(frozen=True)
+class _PreloadStatements:
+    """The questions of `_preload`, built once per dialect and run with their keys as parameters (building
+    and keying a statement cost several times the CPU of running it, and a chunk asks up to eight)."""
+
+    messages: Any
+    by_key: Any
+    by_order: Any
+    by_waybill: Any
+    quota: Any
+    #: PostgreSQL: the buyers' quota rows made if missing (SQLite: None; its chunk holds the write lock)
+    quota_rows: Any
+    stock: Any
+    stock_locked: Any
+
+
+@functools.cache
+def _preload_statements(dialect: str) -> _PreloadStatements:
+    from cbec.store.models import QuotaRow, StockRow
+
+    current = DocumentRow.current.is_(True)
+
+    def documents(first: Any, second: Any, kinds: Sequence[str] | None) -> Any:
+        query = (
+            select(DocumentRow)
+            .where(current, bulk.pairs_bound(dialect, first, second))
+            .options(defer(DocumentRow.body))  # decisions read the parsed message, not the stored JSON
+        )
+        return query.where(DocumentRow.kind.in_(kinds)) if kinds is not None else query
+
+    quota = select(QuotaRow).where(bulk.pairs_bound(dialect, QuotaRow.buyer_key, QuotaRow.year))
+    quota_rows = None
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        quota_rows = insert(QuotaRow).on_conflict_do_nothing()
+        quota = quota.order_by(QuotaRow.buyer_key, QuotaRow.year).with_for_update()
+    # SQLite: the write lock taken at BEGIN IMMEDIATE already serializes the chunk
+    stock_rows = select(StockRow).where(bulk.pairs_bound(dialect, StockRow.ems_no, StockRow.item_record_no))
+    return _PreloadStatements(
+        messages=select(MessageRow.msg_type, MessageRow.guid).where(
+            bulk.pairs_bound(dialect, MessageRow.msg_type, MessageRow.guid)
+        ),
+        by_key=documents(DocumentRow.kind, DocumentRow.doc_key, None),
+        by_order=documents(DocumentRow.ebp_code, DocumentRow.order_no, unit.BY_ORDER),
+        by_waybill=documents(DocumentRow.logistics_code, DocumentRow.logistics_no, unit.BY_WAYBILL),
+        quota=quota,
+        quota_rows=quota_rows,
+        stock=stock_rows,
+        stock_locked=stock_rows.order_by(StockRow.ems_no, StockRow.item_record_no).with_for_update(),
+    )
 
 
 def _recall_companions(session: Session, index: unit.ChunkIndex) -> None:
@@ -1002,16 +1044,20 @@ def _allocate(session: Session, table: str, count: int) -> list[int]:
     from sqlalchemy import text as sql
 
     if session.get_bind().dialect.name == "postgresql":
-        ids = session.scalars(
-            sql(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"),
-            {"n": count},
-        ).all()
+        ids = session.scalars(_nextval(table), {"n": count}).all()
         return sorted(ids, reverse=True)
     if session.get_bind().dialect.name != "sqlite":
         return []
     session.flush()
     top = session.scalar(sql(f"SELECT coalesce(max(id), 0) FROM {table}")) or 0
     return list(range(top + count, top, -1))
+
+
+@functools.cache
+def _nextval(table: str) -> Any:
+    from sqlalchemy import text as sql
+
+    return sql(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)")
 
 
 def keep_notice(
@@ -1048,7 +1094,10 @@ def keep_notice(
 
 #: a message as `read_message` returns it: the message, its problems, the business XML bytes (None for JSON)
 Parsed = tuple[Message, list[Problem], bytes | None]
-#: a check before intake (`Engine.ingest(admission=…)`): raises to refuse, or returns the certificates
+#: a check before intake (`Engine.ingest(admission=…)`): raises to refuse, or returns the certificates.
+#: With group commit, a check may also have a ``prepare(session, checks)`` attribute, called once in the
+#: chunk's admission transaction with every check of the chunk that has the same one, before any of them
+#: is asked: to read for all of them at once what each would ask alone (it changes no answer)
 Admission = Callable[[Session], "Collection[CertificateInfo] | None"]
 
 

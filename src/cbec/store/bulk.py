@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     Table,
     Text,
+    bindparam,
     func,
     insert,
     inspect,
@@ -130,3 +131,25 @@ def pairs_in(
         .render_derived()
     )
     return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
+
+
+def pairs_bound(dialect: str, first: Any, second: Any, name: str = "pairs") -> ColumnElement[bool]:
+    """`pairs_in` with the pairs left to execution, for a statement built once and run many times (on
+    `dialect`): building a statement and computing its cache key cost several times the CPU of running it.
+    Run it with `pairs_values(dialect, pairs, name)` as (part of) its parameters; never with no pairs."""
+    if dialect != "postgresql":
+        return tuple_(first, second).in_(bindparam(name, expanding=True))
+    types = [ARRAY(Integer) if isinstance(c.type, Integer) else ARRAY(Text) for c in (first, second)]
+    keys = (
+        func.unnest(bindparam(f"{name}_a", type_=types[0]), bindparam(f"{name}_b", type_=types[1]))
+        .table_valued("a", "b")
+        .render_derived()
+    )
+    return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
+
+
+def pairs_values(dialect: str, pairs: Sequence[tuple[Any, Any]], name: str = "pairs") -> dict[str, Any]:
+    """The parameters of a `pairs_bound` condition for `pairs` (non-empty)."""
+    if dialect != "postgresql":
+        return {name: list(pairs)}
+    return {f"{name}_a": [p[0] for p in pairs], f"{name}_b": [p[1] for p in pairs]}
