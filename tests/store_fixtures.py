@@ -51,3 +51,10 @@ def pg_store() -> Iterator[Store]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def search_path_option(store: Store) -> str:
+    """The libpq ``options`` that give another connection the schema `store` works in (PostgreSQL)."""
+    with store.engine.connect() as conn:
+        schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
+    return f"-csearch_path={schema}"

@@ -14,6 +14,7 @@ from cbec.ceb import examples, render
 from cbec.clearance.locks import lock_trades, trade_keys
 from cbec.clearance.service import Engine, IngestResult, Settings
 from cbec.store.db import Store
+from store_fixtures import search_path_option
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 
@@ -38,7 +39,7 @@ def test_intake_waits_while_another_transaction_holds_the_trade(store: Store) ->
     order = examples.ceb311(trade)
     [key] = trade_keys([order])
     engine = Engine(store, Settings())
-    other = create_engine(store.engine.url, connect_args={"options": _search_path(store)})
+    other = create_engine(store.engine.url, connect_args={"options": search_path_option(store)})
     results: list[IngestResult] = []
     try:
         with other.connect() as holder:
@@ -76,9 +77,3 @@ def test_the_same_trade_in_another_schema_does_not_block(store: Store) -> None:
 
 #: what intake takes for a key (`locks.lock_trades`): the key mixed with the current schema's name
 HOLD = "SELECT pg_advisory_xact_lock(CAST(:k AS bigint) # hashtextextended(current_schema(), 0))"
-
-
-def _search_path(store: Store) -> str:
-    with store.engine.connect() as conn:
-        schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
-    return f"-csearch_path={schema}"

@@ -20,6 +20,7 @@ from cbec.clearance import queries, service, stock
 from cbec.clearance.service import Engine, IngestResult, Intake, Settings
 from cbec.store.db import Store
 from clearance_helpers import NOW, buyer, load_positive_list
+from store_fixtures import search_path_option
 
 EMS = examples.Trade().ems_no
 
@@ -58,7 +59,7 @@ def pg(store: Store, tmp_path: Path) -> Iterator[tuple[Store, Engine]]:
     if store.engine.dialect.name != "postgresql":
         pytest.skip("SQLite serializes every writer: a chunk there holds its rows from the start")
     load_positive_list(store, tmp_path)
-    options = f"{_search_path(store)} -clock_timeout=3000"  # a wait for the chunk's rows fails the test
+    options = f"{search_path_option(store)} -clock_timeout=3000"  # a wait for the chunk's rows fails the test
     other = create_engine(store.engine.url, connect_args={"options": options})
     try:
         yield store, Engine(Store(engine=other), Settings())
@@ -162,9 +163,3 @@ def test_stock_put_back_meanwhile_makes_a_refusal_decide_again(
     assert calls == [False, True]  # read 0 and 0 (a refusal), found 2 and 1 at the commit: again
     assert _decision(results)[0] == "800"
     assert _held(store) == {"REC-0001": Decimal("0"), "REC-0002": Decimal("0")}
-
-
-def _search_path(store: Store) -> str:
-    with store.engine.connect() as conn:
-        schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
-    return f"-csearch_path={schema}"
