@@ -3,9 +3,24 @@ one message a transaction, in chunks, over HTTP."""
 
 from __future__ import annotations
 
-from cbec.sim.bench import markdown, run_bench
+import json
+import pickle
+import zlib
+from pathlib import Path
+
+import pytest
+import typer
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from cbec.sim import SimConfig, bench
+from cbec.sim.bench import Router, count_lists, markdown, run_bench
+from cbec.sim.cli import register
 from cbec.sim.http_bench import markdown as http_markdown
 from cbec.sim.http_bench import run_http_bench
+from cbec.sim.latency import Latencies
+from cbec.sim.output import write_set
 
 
 def test_bench_runs_end_to_end_on_sqlite() -> None:
@@ -26,6 +41,7 @@ def test_bench_in_chunks_decides_every_list() -> None:
 def test_bench_with_two_workers_on_postgresql_decides_every_list() -> None:
     result = run_bench(30, "postgresql", seed=7, batch=20, workers=2)
     assert (result.files, result.decided, result.workers) == (120, 30, 2)
+    assert result.total_peak_mb > result.peak_mb > 0  # the router and two workers, added up
     assert "| postgresql | 20 | 2 | 30 | 120 |" in markdown([result])
 
 
@@ -39,3 +55,81 @@ def test_http_bench_serves_a_set_and_times_decisions() -> None:
     assert result.peak_server_cpu > 0 and result.peak_client_cpu > 0 and result.peak_db_cpu == 0
     assert "messages per server CPU second" in result.summary()
     assert "messages per server CPU second" in http_markdown(result)
+
+
+def test_latencies_weighted_percentiles_match_one_sample_a_decision() -> None:
+    """A chunk's latency stored once with its count ranks exactly as that many copies would."""
+
+    @given(
+        st.lists(st.tuples(st.floats(0, 10), st.integers(0, 50)), max_size=40), st.sampled_from((0.5, 0.99))
+    )
+    def check(samples: list[tuple[float, int]], share: float) -> None:
+        found = Latencies()
+        flat: list[float] = []
+        for seconds, count in samples:
+            found.add(seconds, count)
+            flat += [seconds] * count
+        flat.sort()
+        expected = flat[min(len(flat) - 1, int(len(flat) * share))] if flat else 0.0
+        assert len(found) == len(flat)
+        assert found.percentile(share) == expected
+        assert pickle.loads(pickle.dumps(found)).percentile(share) == expected
+
+    check()
+
+
+def _message(order: str, buyer: str | None = None) -> bytes:
+    who = f"<buyerIdNumber>{buyer}</buyerIdNumber>" if buyer else ""
+    return f"<ceb:orderNo>{order}</ceb:orderNo>{who}".encode()
+
+
+def test_the_router_remembers_recent_trades_in_bounded_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench, "_ROUTES", 4)
+    route = Router(7)
+    # a buyer whose hash sends the trade elsewhere than its order number would: memory is observable
+    buyers = {}
+    for n in range(40):
+        order = f"T{n:03d}"
+        buyer = next(
+            f"B{n}-{k}"
+            for k in range(100)
+            if zlib.crc32(f"B{n}-{k}".encode()) % 7 != zlib.crc32(order.encode()) % 7
+        )
+        buyers[order] = buyer
+    orders = sorted(buyers)
+    first = {o: route(_message(o, buyers[o])) for o in orders[:4]}
+    assert all(route(_message(o)) == first[o] for o in orders[:4])  # a waybill follows its order
+    for o in orders[4:8]:
+        route(_message(o, buyers[o]))
+    assert route(_message(orders[0])) == first[orders[0]]  # one generation back: found and promoted
+    for o in orders[8:40]:
+        route(_message(o, buyers[o]))
+        assert len(route) <= 2 * bench._ROUTES
+    assert route(_message(orders[1])) == zlib.crc32(orders[1].encode()) % 7  # long forgotten
+    assert route(_message(orders[1])) != first[orders[1]]
+
+
+def test_bench_on_a_kept_set_with_a_timeline(tmp_path: Path) -> None:
+    the_set = tmp_path / "set"
+    write_set(SimConfig(lists=10, seed=9, faults=0.3), the_set)
+    timeline = tmp_path / "timeline.jsonl"
+    result = run_bench(1, "sqlite", batch=8, source=the_set, timeline=timeline)
+    assert result.lists == 10 and result.files >= 40  # counted from the set, not from `lists`
+    assert result.decided >= 1 and (the_set / "messages").is_dir()  # the set is kept
+    samples = [json.loads(line) for line in timeline.read_text(encoding="utf-8").splitlines()]
+    assert samples and samples[-1]["messages"] == result.files
+    assert samples[-1]["rss_mb"]["intake"] > 0 and samples[-1]["cpu_s"] > 0
+    assert result.total_peak_mb == result.peak_mb > 0  # one process: the largest is all of them
+    with pytest.raises(ValueError, match="not a set made by"):
+        count_lists(tmp_path)
+
+
+def test_the_bench_command_refuses_a_folder_that_is_not_a_set(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)
+    result = CliRunner().invoke(app, ["bench", "--set", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "CBEC-0005" in result.output and "not a usable set" in result.output
+    both = CliRunner().invoke(app, ["bench", "--http", "--set", str(tmp_path)])
+    assert both.exit_code == 2 and "--http" in both.output

@@ -190,7 +190,7 @@ def test_two_workers_on_postgresql_agree_with_the_ground_truth(sets: dict[float,
         load_reference(store, folder, arrival_time(files[0]))
         with store.engine.connect() as conn:
             schema = str(conn.exec_driver_sql("SHOW search_path").scalar()).split(",")[0].strip('" ')
-        tally, _peak, outcomes = ingest_parallel(
+        tally, outcomes = ingest_parallel(
             PG_URL,
             schema,
             iter_message_files(folder / MESSAGES),

@@ -14,14 +14,13 @@ import os
 import platform
 import re
 import resource
-import statistics
 import subprocess
 import tempfile
 import time
 import uuid
 import zlib
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,10 @@ from sqlalchemy import create_engine, text
 from cbec.clearance.service import Engine, IngestResult, Intake, Settings
 from cbec.runtime import tune_gc
 from cbec.sim.check import SUFFIXES, FileOutcome, arrival_time, load_reference
-from cbec.sim.output import MESSAGES, write_set
+from cbec.sim.latency import Latencies
+from cbec.sim.output import EXPECTED, MESSAGES, write_set
+from cbec.sim.procstat import cpu_seconds
+from cbec.sim.timeline import Timeline
 from cbec.sim.traffic import SimConfig
 from cbec.store.db import Store, make_engine
 from cbec.store.migrate import upgrade
@@ -54,6 +56,8 @@ class BenchResult:
     #: CPU seconds of the intake process(es) and of their database server processes (PostgreSQL backends)
     cpu_seconds: float = 0.0
     db_cpu_seconds: float = 0.0
+    #: the peak RSS of every intake process added up (the router and its workers): what the run needs at most
+    total_peak_mb: float = 0.0
 
     @property
     def lists_per_cpu_second(self) -> float:
@@ -128,9 +132,12 @@ def _decided(result: IngestResult) -> int:
 class _Tally:
     files: int = 0
     decided: int = 0
-    latencies: list[float] = field(default_factory=list)
+    latencies: Latencies = field(default_factory=Latencies)
     cpu: float = 0.0
     db_cpu: float = 0.0
+    #: peak RSS in MB: the largest intake process, and all of them added up
+    peak_mb: float = 0.0
+    total_mb: float = 0.0
 
 
 def _own_cpu() -> float:
@@ -142,17 +149,16 @@ def _backend_cpu(store: Store) -> float:
     """CPU seconds so far of this process's PostgreSQL backend (same machine; /proc), 0 elsewhere."""
     if store.dialect != "postgresql":
         return 0.0
-    try:
-        with store.engine.connect() as conn:
-            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
+    with store.engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    return cpu_seconds(int(pid))
 
 
-def _ingest_stream(engine: Engine, paths: Iterable[Path], batch: int, tally: _Tally) -> None:
-    """Ingest `paths` in order, `batch` messages a transaction; latency: the call (chunk) deciding a list."""
+def _ingest_stream(
+    engine: Engine, paths: Iterable[Path], batch: int, tally: _Tally, timeline: Path | None = None
+) -> None:
+    """Ingest `paths` in order, `batch` messages a transaction; latency: the call (chunk) deciding a list.
+    With `timeline`, the run is sampled into that file every minute (`Timeline`)."""
     chunk: list[Intake] = []
 
     def run() -> None:
@@ -163,22 +169,34 @@ def _ingest_stream(engine: Engine, paths: Iterable[Path], batch: int, tally: _Ta
             else [engine.ingest(chunk[0].data, source=chunk[0].source, now=chunk[0].now)]
         )
         elapsed = time.perf_counter() - call
-        for result in results:
-            decided = _decided(result)
-            tally.decided += decided
-            tally.latencies.extend([elapsed] * decided)
+        decided = sum(_decided(result) for result in results)
+        tally.decided += decided
+        tally.latencies.add(elapsed, decided)
         tally.files += len(chunk)
         chunk.clear()
 
     cpu, db_cpu = _own_cpu(), _backend_cpu(engine.store)
-    for path in paths:
-        chunk.append(Intake(path.read_bytes(), path.name, arrival_time(path)))
-        if len(chunk) >= batch:
+    with _sampled(timeline, {"intake": os.getpid()}, lambda: tally.files, None):
+        for path in paths:
+            chunk.append(Intake(path.read_bytes(), path.name, arrival_time(path)))
+            if len(chunk) >= batch:
+                run()
+        if chunk:
             run()
-    if chunk:
-        run()
     tally.cpu += _own_cpu() - cpu
     tally.db_cpu += _backend_cpu(engine.store) - db_cpu
+    tally.peak_mb = tally.total_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _sampled(
+    path: Path | None, processes: dict[str, int], done: Callable[[], int], pg: tuple[str, str] | None
+) -> AbstractContextManager[object]:
+    """A `Timeline` of the run into `path` (`pg`: the database URL and the intake's application_name, for
+    its backends' CPU), or nothing when no path is given."""
+    if path is None:
+        return nullcontext()
+    url, name = pg if pg is not None else (None, None)
+    return Timeline(path, processes=lambda: processes, done=done, pg_url=url, application_name=name)
 
 
 _ORDER_NO = re.compile(rb"orderNo>([^<]*)<")
@@ -191,35 +209,51 @@ class Router:
     """Which worker takes a message, so one worker sees every document of a trade and, as far as the
     documents say, every list of a buyer: a trade (orderNo) stays with the worker its first document went
     to; a trade's first document goes by the buyer's (or payer's) ID number when it carries one, else by the
-    order number. Deterministic (a stable hash), so a rerun routes the same way."""
+    order number. Deterministic (a stable hash), so a rerun routes the same way.
+
+    Recent trades are remembered in two generations of a plain dict keyed by the order number's hash (an
+    int, not the bytes): a lookup promotes an older trade, and when the young generation is full the old
+    one is dropped: the last `_ROUTES` trades at least, twice that at most, in about 80 bytes each."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._trades: OrderedDict[bytes, int] = OrderedDict()
+        self._young: dict[int, int] = {}
+        self._old: dict[int, int] = {}
 
     def __call__(self, data: bytes) -> int:
         order = _ORDER_NO.search(data)
         if order is None:
             return 0
         key = order.group(1)
-        found = self._trades.get(key)
-        if found is not None:
-            return found
-        buyer = _BUYER.search(data)
-        basis = buyer.group(1).strip().upper() if buyer is not None and buyer.group(1).strip() else key
-        worker = zlib.crc32(basis) % self.workers
-        self._trades[key] = worker
-        if len(self._trades) > _ROUTES:
-            self._trades.popitem(last=False)
-        return worker
+        slot = hash(key)
+        found = self._young.get(slot)
+        if found is None:
+            found = self._old.pop(slot, None)
+        if found is None:
+            buyer = _BUYER.search(data)
+            basis = buyer.group(1).strip().upper() if buyer is not None and buyer.group(1).strip() else key
+            found = zlib.crc32(basis) % self.workers
+        self._remember(slot, found)
+        return found
+
+    def _remember(self, slot: int, worker: int) -> None:
+        if slot not in self._young and len(self._young) >= _ROUTES:
+            self._old, self._young = self._young, {}
+        self._young[slot] = worker
+
+    def __len__(self) -> int:
+        return len(self._young) + len(self._old)
 
 
-def _worker(url: str, schema: str | None, inbox: Any, outbox: Any, collect: bool) -> None:
+def _worker(url: str, schema: str | None, inbox: Any, outbox: Any, collect: bool, name: str) -> None:
     """A worker process: ingest the chunks it is sent, in order; report its tally, peak memory and (when
-    `collect`) what each file was answered, or the error that stopped it."""
+    `collect`) what each file was answered, or the error that stopped it. Its database sessions carry
+    `name` as application_name, so the router can find them to sample their CPU."""
     try:
         if schema is not None:
-            engine_ = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+            engine_ = create_engine(
+                url, connect_args={"options": f"-csearch_path={schema}", "application_name": name}
+            )
         else:
             engine_ = make_engine(url)
         store = Store(engine=engine_)
@@ -235,11 +269,11 @@ def _worker(url: str, schema: str | None, inbox: Any, outbox: Any, collect: bool
             call = time.perf_counter()
             results = engine.ingest_many([Intake(d, s, n) for d, s, n in chunk])
             elapsed = time.perf_counter() - call
-            for (_data, source, _now), result in zip(chunk, results, strict=True):
-                decided = _decided(result)
-                tally.decided += decided
-                tally.latencies.extend([elapsed] * decided)
-                if collect:
+            decided = sum(_decided(result) for result in results)
+            tally.decided += decided
+            tally.latencies.add(elapsed, decided)
+            if collect:
+                for (_data, source, _now), result in zip(chunk, results, strict=True):
                     statuses = tuple((a.receipt_type, a.status) for a in result.answers)
                     outcomes[source] = FileOutcome(result.outcome, result.message_type, statuses)
             tally.files += len(chunk)
@@ -265,57 +299,67 @@ def ingest_parallel(
     workers: int,
     root: Path | None = None,
     collect: bool = False,
-) -> tuple[_Tally, float, dict[str, FileOutcome]]:
+    timeline: Path | None = None,
+) -> tuple[_Tally, dict[str, FileOutcome]]:
     """Ingest `paths` (in arrival order) with `workers` processes on PostgreSQL: this process reads each
     file and routes it (`Router`) to a worker, `batch` messages a chunk (`Engine.ingest_many`). Returns the
-    tally of all, the largest worker's peak RSS in MB, and (when `collect`) each file's outcome by its path
-    relative to `root`."""
+    tally of all (with the peak RSS of the largest process and of all of them, this one included) and (when
+    `collect`) each file's outcome by its path relative to `root`. With `timeline`, the run is sampled into
+    that file every minute (`Timeline`): messages handed to the workers, each process's memory, CPU."""
     context = _context()
     inboxes = [context.Queue(maxsize=8) for _ in range(workers)]
     outbox = context.Queue()
+    app_name = f"cbec-bench-{os.getpid()}"
     procs = [
-        context.Process(target=_worker, args=(url, schema, inboxes[i], outbox, collect))
+        context.Process(target=_worker, args=(url, schema, inboxes[i], outbox, collect, app_name))
         for i in range(workers)
     ]
     for proc in procs:
         proc.start()
     route = Router(workers)
     chunks: list[list[tuple[bytes, str, dt.datetime | None]]] = [[] for _ in range(workers)]
+    handed = 0
+    processes = {"router": os.getpid()} | {f"worker{i + 1}": p.pid or 0 for i, p in enumerate(procs)}
     try:
-        for path in paths:
-            data = path.read_bytes()
-            target = route(data)
-            name = path.relative_to(root).as_posix() if root is not None else path.name
-            chunks[target].append((data, name, arrival_time(path)))
-            if len(chunks[target]) >= batch:
-                inboxes[target].put(chunks[target])
-                chunks[target] = []
-        for i, chunk in enumerate(chunks):
-            if chunk:
-                inboxes[i].put(chunk)
-            inboxes[i].put(None)
-        tally = _Tally()
-        peak = 0
-        outcomes: dict[str, FileOutcome] = {}
-        for _ in procs:
-            status, payload = outbox.get()
-            if status == "error":
-                raise RuntimeError(f"a bench worker failed: {payload}")
-            files, decided, latencies, rss, found, cpu, db_cpu = payload
-            tally.cpu += cpu
-            tally.db_cpu += db_cpu
-            tally.files += files
-            tally.decided += decided
-            tally.latencies.extend(latencies)
-            outcomes.update(found)
-            peak = max(peak, rss)
+        with _sampled(timeline, processes, lambda: handed, (url, app_name)):
+            for path in paths:
+                data = path.read_bytes()
+                target = route(data)
+                name = path.relative_to(root).as_posix() if root is not None else path.name
+                chunks[target].append((data, name, arrival_time(path)))
+                if len(chunks[target]) >= batch:
+                    inboxes[target].put(chunks[target])
+                    handed += len(chunks[target])
+                    chunks[target] = []
+            for i, chunk in enumerate(chunks):
+                if chunk:
+                    inboxes[i].put(chunk)
+                inboxes[i].put(None)
+            tally = _Tally()
+            outcomes: dict[str, FileOutcome] = {}
+            for _ in procs:
+                status, payload = outbox.get()
+                if status == "error":
+                    raise RuntimeError(f"a bench worker failed: {payload}")
+                files, decided, latencies, rss, found, cpu, db_cpu = payload
+                tally.cpu += cpu
+                tally.db_cpu += db_cpu
+                tally.files += files
+                tally.decided += decided
+                tally.latencies.extend(latencies)
+                outcomes.update(found)
+                tally.peak_mb = max(tally.peak_mb, rss / 1024)
+                tally.total_mb += rss / 1024
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        tally.peak_mb = max(tally.peak_mb, own)
+        tally.total_mb += own
     finally:
         for proc in procs:
             proc.join(timeout=5)
             if proc.is_alive():
                 proc.kill()
                 proc.join()
-    return tally, peak / 1024, outcomes
+    return tally, outcomes
 
 
 def run_bench(
@@ -326,28 +370,37 @@ def run_bench(
     pg_url: str = DEFAULT_PG_URL,
     batch: int = 1,
     workers: int = 1,
+    source: Path | None = None,
+    timeline: Path | None = None,
 ) -> BenchResult:
-    """Generate `lists` fault-free lists and ingest them end to end, `batch` messages a transaction in
-    `workers` processes (PostgreSQL; SQLite takes one writer); measure."""
+    """Ingest a generated set end to end, `batch` messages a transaction in `workers` processes
+    (PostgreSQL; SQLite takes one writer), and measure. The set is `lists` fault-free lists generated
+    afresh (and deleted), or `source`, a set `cbec simulate` wrote earlier (its lists counted from its
+    ground truth; kept). `timeline`: a file the run is sampled into every minute."""
     if workers > 1 and database != "postgresql":
         raise ValueError("several workers need PostgreSQL (SQLite serializes writers)")
     with tempfile.TemporaryDirectory(prefix="cbec-bench-") as tmp:
         folder = Path(tmp)
-        _generate(lists, seed, folder / "set")
+        the_set = source if source is not None else folder / "set"
+        if source is None:
+            _generate(lists, seed, the_set)
+        else:
+            lists = count_lists(source)
         store, schema = _store(database, folder, pg_url)
         url = pg_url if schema is not None else f"sqlite:///{folder / 'bench.db'}"
         try:
-            load_reference(store, folder / "set")
-            paths = iter_message_files(folder / "set" / MESSAGES)
+            load_reference(store, the_set)
+            paths = iter_message_files(the_set / MESSAGES)
             started = time.perf_counter()
             if workers > 1:
                 store.dispose()
-                tally, peak_mb, _ = ingest_parallel(url, schema, paths, batch=max(batch, 1), workers=workers)
+                tally, _ = ingest_parallel(
+                    url, schema, paths, batch=max(batch, 1), workers=workers, timeline=timeline
+                )
             else:
                 tally = _Tally()
                 tune_gc()
-                _ingest_stream(Engine(store, Settings()), paths, max(batch, 1), tally)
-                peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                _ingest_stream(Engine(store, Settings()), paths, max(batch, 1), tally, timeline)
             seconds = time.perf_counter() - started
         finally:
             store.dispose()
@@ -356,22 +409,31 @@ def run_bench(
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
-    ordered = sorted(tally.latencies) or [0.0]
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return BenchResult(
         database,
         lists,
         tally.files,
         seconds,
         tally.decided,
-        statistics.median(ordered) * 1000,
-        p99 * 1000,
-        peak_mb,
+        tally.latencies.percentile(0.5) * 1000,
+        tally.latencies.percentile(0.99) * 1000,
+        tally.peak_mb,
         batch,
         workers,
         tally.cpu,
         tally.db_cpu,
+        tally.total_mb,
     )
+
+
+def count_lists(folder: Path) -> int:
+    """How many lists a set made by `cbec simulate` holds: the lines of its ground truth, read in flat
+    memory. A folder that is not such a set is refused with the reason."""
+    truth = folder / EXPECTED
+    if not (folder / MESSAGES).is_dir() or not truth.is_file():
+        raise ValueError(f"{folder} is not a set made by `cbec simulate` (no {MESSAGES}/ or {EXPECTED})")
+    with truth.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
 
 
 def git_commit() -> str:
@@ -421,19 +483,20 @@ def markdown(results: list[BenchResult]) -> str:
         "(`Engine.ingest_many`, each judged on its own). workers W > 1 (PostgreSQL): this process routes "
         "each file to one of W intake processes by trade and buyer (`Router`). Latency: the ingest call "
         "(batch 1) or the chunk (batch N: the time until the chunk commits) that decided a list. Peak RSS: "
-        "the intake process (the largest worker), generation excluded. CPU: user+system seconds of the "
+        "the largest intake process / all of them added up (the router and its workers: what the run needs "
+        "at most), generation excluded. CPU: user+system seconds of the "
         "intake process(es) and of their PostgreSQL backends (/proc), so lists per CPU second does not "
         "depend on what else the machine runs.",
         "",
         "| database | batch | workers | lists | files | seconds | lists/s | documents/s | decision p50 "
-        "| decision p99 | peak RSS | CPU s (intake + db) | lists per CPU s |",
+        "| decision p99 | peak RSS (largest / all) | CPU s (intake + db) | lists per CPU s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.database} | {r.batch} | {r.workers} | {r.lists:,} | {r.files:,} | {r.seconds:.1f} | "
             f"{r.lists_per_second:,.1f} | {r.files_per_second:,.0f} | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms "
-            f"| {r.peak_mb:.0f} MB | {r.cpu_seconds:.1f} + {r.db_cpu_seconds:.1f} | "
+            f"| {r.peak_mb:.0f} / {r.total_peak_mb:.0f} MB | {r.cpu_seconds:.1f} + {r.db_cpu_seconds:.1f} | "
             f"{r.lists_per_cpu_second:,.0f} |"
         )
     return "\n".join(lines) + "\n"

@@ -223,6 +223,24 @@ def bench(
     concurrency: Annotated[
         int, typer.Option("--concurrency", metavar="C", help="--http 并发请求数 / requests in flight.")
     ] = 32,
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--set",
+            metavar="DIR",
+            help="用 cbec simulate 已生成的数据集（保留，不重新生成；忽略 --lists）/ ingest a set made "
+            "earlier by cbec simulate (kept; --lists is taken from it).",
+        ),
+    ] = None,
+    timeline: Annotated[
+        Path | None,
+        typer.Option(
+            "--timeline",
+            metavar="FILE",
+            help="每分钟采样（消息数、各进程内存、CPU）追加为 JSON 行 / append a sample a minute "
+            "(messages, each process's memory, CPU) as JSON lines.",
+        ),
+    ] = None,
 ) -> None:
     """端到端批量受理基准：生成→受理→决定→回执。 End-to-end batch intake benchmark on a generated set."""
     from cbec.sim.bench import markdown, run_bench
@@ -235,6 +253,10 @@ def bench(
         _fail("CBEC-0005", "--lists 至少为 1", "--lists must be at least 1")
     if batch < 1 or workers < 1:
         _fail("CBEC-0005", "--batch 与 --workers 至少为 1", "--batch and --workers must be at least 1")
+    if http and (source is not None or timeline is not None):
+        _fail(
+            "CBEC-0005", "--set 与 --timeline 不适用于 --http", "--set and --timeline do not apply to --http"
+        )
     if http:
         from cbec.sim.http_bench import markdown as http_markdown
         from cbec.sim.http_bench import run_http_bench
@@ -250,12 +272,18 @@ def bench(
         return
     if workers > 1 and db != "postgresql":
         _fail("CBEC-0005", "多个受理进程需要 PostgreSQL", "several workers need --db postgresql")
-    result = run_bench(lists, db, pg_url=url, batch=batch, workers=workers)
+    try:
+        result = run_bench(
+            lists, db, pg_url=url, batch=batch, workers=workers, source=source, timeline=timeline
+        )
+    except ValueError as exc:
+        _fail("CBEC-0005", f"数据集无效：{exc}", f"not a usable set: {exc}")
     typer.echo(
         f"{result.database} (batch {result.batch}, {result.workers} worker(s)): {result.lists} lists, "
         f"{result.files} files in {result.seconds:.1f} s → "
         f"{result.lists_per_second:.1f} lists/s, {result.files_per_second:.0f} documents/s; decision p50 "
-        f"{result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; peak RSS {result.peak_mb:.0f} MB; CPU "
+        f"{result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; peak RSS {result.peak_mb:.0f} MB "
+        f"(all intake processes {result.total_peak_mb:.0f} MB); CPU "
         f"{result.cpu_seconds:.1f} s + database {result.db_cpu_seconds:.1f} s → "
         f"{result.lists_per_cpu_second:,.0f} lists per CPU second"
     )

@@ -22,7 +22,6 @@ import re
 import resource
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
+
+from cbec.sim.latency import Latencies
+from cbec.sim.procstat import backend_pids, children, cpu_seconds, memory_mb
 
 _COP = re.compile(rb"copCode>([^<]*)<")
 _DECISIONS = ("800", "100", "300", "500")
@@ -225,7 +226,7 @@ class _Client:
         self.decided = 0
         self.files = 0
         self.errors = 0
-        self.latencies: list[float] = []
+        self.latencies = Latencies()
         self.seconds = 0.0
 
     async def aclose(self) -> None:
@@ -258,7 +259,7 @@ class _Client:
         decided = sum(1 for a in answers if a["type"] == "CEB622" and a["status"] in _DECISIONS)
         self.decided += decided
         if timed and decided:
-            self.latencies.append(elapsed)
+            self.latencies.add(elapsed)
 
     async def run(self, paths: Iterator[Path], count: int, rate: float | None, timed: bool) -> None:
         """Send `count` files of `paths` (all when count < 0), paced at `rate` a second when given."""
@@ -363,7 +364,6 @@ def run_http_bench(
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
     peak, load, rate, cpu = result
-    ordered = sorted(load.latencies) or [0.0]
     lists_sent = (peak.files + load.files) // 4
     return HttpResult(
         database=database,
@@ -376,8 +376,8 @@ def run_http_bench(
         peak_seconds=peak.seconds,
         load_rate=rate,
         load_lists=load.decided,
-        p50_ms=statistics.median(ordered) * 1000,
-        p99_ms=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        p50_ms=load.latencies.percentile(0.5) * 1000,
+        p99_ms=load.latencies.percentile(0.99) * 1000,
         undecided=max(0, lists_sent - peak.decided - load.decided),
         errors=peak.errors + load.errors,
         server_peak_mb=server_mb,
@@ -409,22 +409,6 @@ async def _phases(
     return peak, load, rate, cpu
 
 
-def _proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process so far (/proc), 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
 class _CpuMeter:
     """CPU seconds of the server (uvicorn and its workers), of its PostgreSQL backends (found by
     application_name; same machine) and of this client process, sampled so a phase's share is a difference."""
@@ -435,22 +419,11 @@ class _CpuMeter:
         self.app_name = app_name
 
     def _backends(self) -> list[int]:
-        if self.pg_url is None:
-            return []
-        admin = create_engine(self.pg_url, poolclass=NullPool)
-        try:
-            with admin.connect() as conn:
-                rows = conn.execute(
-                    text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
-                    {"name": self.app_name},
-                )
-                return [int(r[0]) for r in rows]
-        finally:
-            admin.dispose()
+        return [] if self.pg_url is None else backend_pids(self.pg_url, self.app_name)
 
     def sample(self) -> tuple[dict[int, float], dict[int, float], float]:
-        server = {p: _proc_cpu(p) for p in [self.server, *_children(self.server)]}
-        backends = {p: _proc_cpu(p) for p in self._backends()}
+        server = {p: cpu_seconds(p) for p in [self.server, *children(self.server)]}
+        backends = {p: cpu_seconds(p) for p in self._backends()}
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return server, backends, usage.ru_utime + usage.ru_stime
 
@@ -480,21 +453,7 @@ def _wait_ready(port: int, proc: subprocess.Popen[Any]) -> None:
 
 def _tree_rss_mb(pid: int) -> float:
     """Peak RSS (VmHWM) of the server's processes (uvicorn and its workers): the largest one, in MB."""
-    peak = 0
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
-        except OSError:
-            continue
-    return peak / 1024
+    return max(memory_mb(p)[1] for p in [pid, *children(pid)])
 
 
 def markdown(result: HttpResult) -> str:
