@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from cbec.sim.http_bench import markdown as http_markdown
 from cbec.sim.http_bench import run_http_bench
 from cbec.sim.latency import Latencies
 from cbec.sim.output import write_set
+from cbec.sim.timeline import Timeline
 
 
 def test_bench_runs_end_to_end_on_sqlite() -> None:
@@ -133,3 +137,18 @@ def test_the_bench_command_refuses_a_folder_that_is_not_a_set(tmp_path: Path) ->
     assert "CBEC-0005" in result.output and "not a usable set" in result.output
     both = CliRunner().invoke(app, ["bench", "--http", "--set", str(tmp_path)])
     assert both.exit_code == 2 and "--http" in both.output
+
+
+def test_the_timeline_keeps_the_cpu_of_a_process_that_has_exited(tmp_path: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", "sum(range(3_000_000)); import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        timeline = Timeline(tmp_path / "t.jsonl", processes=lambda: {"child": child.pid}, done=lambda: 7)
+        while (running := timeline.sample())["cpu_s"] == 0:
+            time.sleep(0.05)
+        assert running["rss_mb"]["child"] > 0 and running["messages"] == 7
+    finally:
+        child.communicate(b"")
+    gone = timeline.sample()
+    assert "child" not in gone["rss_mb"] and gone["cpu_s"] >= running["cpu_s"] > 0

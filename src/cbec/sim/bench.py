@@ -334,6 +334,7 @@ def ingest_parallel(
             for i, chunk in enumerate(chunks):
                 if chunk:
                     inboxes[i].put(chunk)
+                    handed += len(chunk)
                 inboxes[i].put(None)
             tally = _Tally()
             outcomes: dict[str, FileOutcome] = {}

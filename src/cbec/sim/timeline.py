@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,6 +40,9 @@ class Timeline:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-timeline", daemon=True)
         self._started = 0.0
+        #: CPU seconds last read of each process and backend: one that has exited keeps its last reading
+        self._cpu: dict[int, float] = {}
+        self._db_cpu: dict[int, float] = {}
 
     def __enter__(self) -> Timeline:
         self._started = time.perf_counter()
@@ -53,8 +56,9 @@ class Timeline:
         self._thread.join()
 
     def sample(self) -> dict[str, Any]:
+        """Messages so far, memory of the processes still running, CPU seconds of all so far."""
         pids = self.processes()
-        memory = {name: memory_mb(pid) for name, pid in pids.items()}
+        memory = {name: found for name, pid in pids.items() if (found := memory_mb(pid))[1] > 0}
         backends: list[int] = []
         if self.pg_url is not None and self.application_name is not None:
             try:
@@ -67,8 +71,8 @@ class Timeline:
             "messages": self.done(),
             "rss_mb": {name: round(now, 1) for name, (now, _peak) in memory.items()},
             "peak_mb": {name: round(peak, 1) for name, (_now, peak) in memory.items()},
-            "cpu_s": round(sum(cpu_seconds(pid) for pid in pids.values()), 2),
-            "db_cpu_s": round(sum(cpu_seconds(pid) for pid in backends), 2),
+            "cpu_s": round(_latest(self._cpu, pids.values()), 2),
+            "db_cpu_s": round(_latest(self._db_cpu, backends), 2),
         }
 
     def _run(self) -> None:
@@ -79,3 +83,10 @@ class Timeline:
                 fh.flush()
                 if stopping:
                     return
+
+
+def _latest(readings: dict[int, float], pids: Iterable[int]) -> float:
+    """Update `readings` with the processes' CPU seconds now (a process gone keeps its last) and add up."""
+    for pid in pids:
+        readings[pid] = max(readings.get(pid, 0.0), cpu_seconds(pid))
+    return sum(readings.values())
