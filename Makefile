@@ -44,8 +44,10 @@ bench: $(STAMP)
 	$(BIN)/cbec bench --db postgresql --lists 10000 --batch 200 --workers 2 --write BENCHMARKS.md
 	$(BIN)/cbec bench --db postgresql --lists 3000 --http --workers 2 --write BENCHMARKS.md
 
-# Growth: throughput and memory at 10 k and 100 k lists (about 20 minutes); 1 M lists by hand:
-#   cbec bench --db postgresql --lists 1000000 --batch 200 --workers 2 --write BENCHMARKS.md
+# Growth: throughput and memory at 10 k and 100 k lists (about 20 minutes); 1 M lists by hand (17 GB of
+# files, about half an hour to write, over an hour to ingest), sampled every minute:
+#   cbec simulate --lists 1000000 --seed 7 --faults 0 --out /tmp/g1m
+#   cbec bench --db postgresql --set /tmp/g1m --batch 200 --workers 2 --timeline t1m.jsonl --write BENCHMARKS.md
 bench-growth: $(STAMP)
 	$(BIN)/cbec bench --db postgresql --lists 10000 --batch 200 --workers 2 --write BENCHMARKS.md
 	$(BIN)/cbec bench --db postgresql --lists 100000 --batch 200 --workers 2 --write BENCHMARKS.md

@@ -6,16 +6,27 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from api_helpers import OUTSIDER, World, make_world
+from api_helpers import (
+    OUTSIDER,
+    World,
+    load_positive_list,
+    make_world,
+    register_certificate,
+    rsa_identity,
+)
 from cbec.api import messages
 from cbec.ceb import examples, jsonform, render
 from cbec.ceb.model import Message
+from cbec.clearance.service import Engine, Settings
 from cbec.store.db import Store
 from cbec.store.models import MessageRow
+from store_fixtures import sqlite_store
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
 
@@ -124,3 +135,70 @@ def test_empty_or_malformed_batches_are_400(world: World) -> None:
         "/api/v1/messages", content=b"{}", headers=world.headers("regulator", **NDJSON)
     )
     assert regulator.status_code == 403
+
+
+@pytest.mark.parametrize("group", [False, True])
+def test_a_batch_is_taken_in_one_chunk_and_answered_as_one_by_one(
+    store: Store, tmp_path: Path, group: bool
+) -> None:
+    """Each sender's batch of several trades' documents (the lists signed with a registered certificate)
+    is one chunk of the engine, with or without group commit, and every item gets exactly the answer the
+    same messages get one message a request on a fresh store; a refused item stays out of the chunk."""
+    identity = rsa_identity(tmp_path)
+    trades = [
+        examples.Trade(order_no=f"BCH{i}", logistics_no=f"LNBCH{i}", pay_transaction_id=f"PAYBCH{i}")
+        for i in range(4)
+    ]
+    batches = [
+        ("ebc", [render(examples.ceb311(t)) for t in trades]),
+        ("payment", [render(examples.ceb411(t)) for t in trades]),
+        ("logistics", [render(examples.ceb511(t)) for t in trades]),
+        ("agent", [identity.sign(examples.ceb621(t, signed=False)) for t in trades]),
+    ]
+
+    def shape(answer: dict[str, Any]) -> tuple[Any, ...]:
+        receipts = [(r["type"], r["status"], r["info"]) for r in answer["receipts"]]
+        return answer["messageType"], answer["outcome"], receipts, (answer.get("error") or {}).get("code")
+
+    (tmp_path / "plain").mkdir()
+    plain = sqlite_store(tmp_path / "plain")
+    try:
+        one_by_one = make_world(plain)
+        register_certificate(one_by_one, identity)
+        load_positive_list(plain, tmp_path / "plain")
+        expected = []
+        for who, bodies in batches:
+            for body in [*bodies, bodies[0]]:  # the first again: a duplicate
+                headers = one_by_one.headers(who, **{"Content-Type": "application/xml"})
+                expected.append(
+                    shape(one_by_one.client.post("/api/v1/messages", content=body, headers=headers).json())
+                )
+            expected.append((None, "refused", [], "CBEC-0502"))
+    finally:
+        plain.dispose()
+
+    world = make_world(store, settings=Settings(group_commit=group))
+    register_certificate(world, identity)
+    load_positive_list(store, tmp_path)
+    sizes: list[int] = []
+    real_many = Engine._many
+
+    def counting(self: Engine, chunk: Any) -> Any:
+        sizes.append(len(chunk))
+        return real_many(self, chunk)
+
+    got = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Engine, "_many", counting)
+        for who, bodies in batches:
+            files = [
+                ("files", (f"{n}.xml", body, "application/xml"))
+                for n, body in enumerate([*bodies, bodies[0], render(_foreign(_order(world, 9)))])
+            ]
+            answer = world.client.post("/api/v1/messages", files=files, headers=world.headers(who))
+            assert answer.status_code == 200, answer.text
+            got += [shape(item) for item in answer.json()["items"]]
+    assert got == expected
+    assert sizes == [5, 5, 5, 5]  # a chunk a batch: the foreign item never reached the engine
+    decided = [s for _t, _o, receipts, _e in got[-6:-2] for _r, s, _i in receipts if s in ("800", "100")]
+    assert decided == ["800"] * 4  # the lists, last, were released in their own batch

@@ -29,7 +29,7 @@ from cbec.ceb.model import Message
 from cbec.ceb.sign.keys import CertificateInfo
 from cbec.certificates import enterprise_and_trusted, enterprises_and_trusted
 from cbec.clearance.documents import KINDS, business_key, head_of, text
-from cbec.clearance.service import SIGNED_DECLARATIONS, Engine, IngestResult, Parsed, read_message
+from cbec.clearance.service import SIGNED_DECLARATIONS, Engine, IngestResult, Intake, Parsed, read_message
 from cbec.store import bulk
 from cbec.store.models import DocumentRow, EnterpriseRow
 
@@ -245,6 +245,37 @@ def admit(engine: Engine, data: bytes, cop_code: str, *, source: str) -> IngestR
     The message is read once, here, and handed on; the register checks run as the engine's admission step
     (`Engine.ingest(admission=…)`), so with group commit the messages taken together share one read-only
     transaction for them, still judged each on its own just before intake."""
+    parsed, admission = _intake(data, cop_code)
+    result = engine.ingest(data, source=source, parsed=parsed, admission=admission)
+    _logged(result, cop_code, source)
+    return result
+
+
+def admit_each(
+    engine: Engine, messages: Sequence[bytes], cop_code: str, *, source: str
+) -> list[IngestResult | Exception]:
+    """`admit` for the messages of a batch, in their order, taken together (`Engine.ingest_each`): each
+    answered with its result or with the error `admit` would raise for it (`Refused` among them)."""
+    found: list[IngestResult | Exception | None] = []
+    taken: list[Intake] = []
+    for data in messages:
+        try:
+            parsed, admission = _intake(data, cop_code)
+            taken.append(Intake(data, source, parsed=parsed, admission=admission))
+            found.append(None)
+        except Refused as exc:
+            found.append(exc)
+    results = iter(engine.ingest_each(taken))
+    answers = [next(results) if slot is None else slot for slot in found]
+    for answer in answers:
+        if isinstance(answer, IngestResult):
+            _logged(answer, cop_code, source)
+    return answers
+
+
+def _intake(data: bytes, cop_code: str) -> tuple[Parsed | None, _Admission]:
+    """The message from `cop_code` read once, and the sender's admission check for the engine to run; or
+    `Refused` when the message names another enterprise as its sender."""
     parsed = read(data)
     message = parsed[0] if parsed is not None else None
     transfer = message.child("BaseTransfer") if message is not None else None
@@ -254,9 +285,10 @@ def admit(engine: Engine, data: bytes, cop_code: str, *, source: str) -> IngestR
             "the message's BaseTransfer/copCode is not the sending enterprise",
         )
     signed = message is None or message.code in SIGNED_DECLARATIONS
-    admission = _Admission(message, cop_code, signed)
-    result = engine.ingest(data, source=source, parsed=parsed, admission=admission)
+    return parsed, _Admission(message, cop_code, signed)
+
+
+def _logged(result: IngestResult, cop_code: str, source: str) -> None:
     log.info(
         "message from %s via %s: %s %s", cop_code, source.split(":")[0], result.message_type, result.outcome
     )
-    return result

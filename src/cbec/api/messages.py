@@ -32,7 +32,7 @@ from cbec.api.errors import (
     responses,
 )
 from cbec.clearance.service import Engine, IngestResult
-from cbec.intake import MAX_MESSAGE_BYTES, Refused, admit
+from cbec.intake import MAX_MESSAGE_BYTES, Refused, admit, admit_each
 from cbec.store.models import ReceiptRow
 
 #: the largest message accepted, in bytes
@@ -189,7 +189,7 @@ async def post_message(request: Request, principal: Caller, engine: AppEngine) -
             raise bad_request("批量请求中没有报文", "the batch carries no message")
         if len(items) > MAX_BATCH_ITEMS:
             raise _too_many()
-        answers = [await run_in_threadpool(_batch_item, engine, cop_code, *item) for item in items]
+        answers = await run_in_threadpool(_batch_items, engine, cop_code, items)
         return {"items": [{"index": i, **a} for i, a in enumerate(answers)]}
     data = await _read_body(request, MAX_BODY_BYTES)
     if not data.strip():
@@ -278,22 +278,32 @@ def _ndjson_items(data: bytes) -> list[Item]:
     return items
 
 
-def _batch_item(
-    engine: Engine, cop_code: str, name: str | None, data: bytes | None, error: ApiError | None
-) -> dict[str, Any]:
-    if data is not None and error is None:
-        try:
-            return {"name": name, **_answer(_take(engine, data, cop_code))}
-        except ApiError as exc:
-            error = exc
-    assert error is not None
-    return {
-        "name": name,
-        "messageType": None,
-        "outcome": "refused",
-        "receipts": [],
-        "error": {"code": error.code, "zh": error.zh, "en": error.en},
-    }
+def _batch_items(engine: Engine, cop_code: str, items: list[Item]) -> list[dict[str, Any]]:
+    """Answer a batch item by item, its messages taken together in their order (`admit_each`): a batch
+    of a hundred costs the engine one or two chunks, not a hundred transactions."""
+    ready = [data for _name, data, error in items if data is not None and error is None]
+    results = iter(admit_each(engine, ready, cop_code, source=f"api:{cop_code}"))
+    answers: list[dict[str, Any]] = []
+    for name, data, error in items:
+        if data is not None and error is None:
+            result = next(results)
+            if isinstance(result, IngestResult):
+                answers.append({"name": name, **_answer(result)})
+                continue
+            if not isinstance(result, Refused):
+                raise result  # unexpected: a 500 as for one message (the others are kept; a retry replays)
+            error = forbidden(result.zh, result.en)
+        assert error is not None
+        answers.append(
+            {
+                "name": name,
+                "messageType": None,
+                "outcome": "refused",
+                "receipts": [],
+                "error": {"code": error.code, "zh": error.zh, "en": error.en},
+            }
+        )
+    return answers
 
 
 @router.get("/receipts", response_model=ReceiptPage, responses=responses(403))

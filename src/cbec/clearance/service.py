@@ -233,6 +233,22 @@ class Engine:
                 trusted = admission(session)
         return self._ingest_one(data, source, now, trusted, parsed)
 
+    def ingest_each(self, items: Sequence[Intake]) -> list[IngestResult | Exception]:
+        """Take several messages as `ingest` takes each (admission check included), in the order given, in
+        as few transactions as they fit: each answered with its result, or with the error `ingest` would
+        have raised for it (a refusal by its admission check, say), in its place.
+
+        With group commit the messages join the waiting ones as one block, in their order, so a batch of a
+        hundred is one or two chunks rather than a hundred rounds; without, their admission checks share
+        one transaction and the messages one chunk (`ingest_many`)."""
+        if not items:
+            return []
+        if self.settings.group_commit:
+            return self._group.submit_all(items)
+        tickets = [_Ticket(item) for item in items]
+        self._group.take(tickets)
+        return _outcomes(tickets)
+
     def _ingest_one(
         self,
         data: bytes,
@@ -789,39 +805,48 @@ class _GroupCommit:
         self.wait = engine.settings.group_commit_wait
 
     def submit(self, item: Intake) -> IngestResult:
-        ticket = _Ticket(item)
+        result = self.submit_all([item])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def submit_all(self, items: Sequence[Intake]) -> list[IngestResult | Exception]:
+        """Queue `items` together, in their order, and wait until each has its outcome: led by this thread
+        when nobody leads, else by whoever leads next."""
+        tickets = [_Ticket(item) for item in items]
         with self.turn:
-            self.waiting.append(ticket)
-            while ticket.outcome is None and self.leading:
+            self.waiting.extend(tickets)
+            while self.leading and any(t.outcome is None for t in tickets):
                 self.turn.wait()
-            lead = ticket.outcome is None  # nobody leads and ours is not done: lead, with all that wait
+            lead = any(t.outcome is None for t in tickets)  # nobody leads and ours are not done: lead
             if lead:
                 self.leading = True
-        batch: list[_Ticket] = []
         if lead:
             if self.wait:
                 time.sleep(self.wait)  # the others queue behind a leader, so they join this chunk
             with self.turn:
                 batch, self.waiting = self.waiting, []
-        if batch:
-            self._admit(batch)
-            taken = [t for t in batch if t.outcome is None]
             try:
-                outcomes: list[IngestResult | Exception] = (
-                    self.engine._many([t.item for t in taken]) if taken else []
-                )
-            except Exception as exc:  # reading failed before any transaction: everyone gets the error
-                outcomes = [exc] * len(taken)
-            with self.turn:
-                for waiting, outcome in zip(taken, outcomes, strict=True):
-                    waiting.outcome = outcome
-                self.leading = False
-                self.turn.notify_all()
-        result = ticket.outcome
-        assert result is not None
-        if isinstance(result, Exception):
-            raise result
-        return result
+                self.take(batch)
+            finally:
+                with self.turn:
+                    self.leading = False
+                    self.turn.notify_all()
+        return _outcomes(tickets)
+
+    def take(self, batch: list[_Ticket]) -> None:
+        """Admit and ingest `batch` (one chunk, `Engine._many`), each ticket given its outcome."""
+        self._admit(batch)
+        taken = [t for t in batch if t.outcome is None]
+        try:
+            outcomes: list[IngestResult | Exception] = (
+                self.engine._many([t.item for t in taken]) if taken else []
+            )
+        except Exception as exc:  # reading failed before any transaction: everyone gets the error
+            outcomes = [exc] * len(taken)
+        with self.turn:
+            for waiting, outcome in zip(taken, outcomes, strict=True):
+                waiting.outcome = outcome
 
     def _admit(self, batch: list[_Ticket]) -> None:
         """Run the admission checks of the chunk in one transaction (they only read): a refused message
@@ -873,6 +898,12 @@ def _prepare(admissions: Sequence[Admission | None], session: Session) -> None:
 class _Ticket:
     item: Intake
     outcome: IngestResult | Exception | None = None
+
+
+def _outcomes(tickets: Sequence[_Ticket]) -> list[IngestResult | Exception]:
+    found = [t.outcome for t in tickets]
+    assert all(o is not None for o in found), "a ticket left without an outcome"
+    return [o for o in found if o is not None]
 
 
 def _preload(
