@@ -54,11 +54,19 @@ def test_http_bench_serves_a_set_and_times_decisions() -> None:
     assert result.errors == 0 and result.undecided == 0
     assert result.peak_lists + result.load_lists == 20
     assert result.lists_per_second > 0 and 0 < result.p50_ms <= result.p99_ms
-    assert "| sqlite | 20 |" in http_markdown(result)
+    assert "| sqlite | 1 | 20 |" in http_markdown(result)
     # the peak phase's CPU is counted from /proc: the server worked, the client is measured too
     assert result.peak_server_cpu > 0 and result.peak_client_cpu > 0 and result.peak_db_cpu == 0
     assert "messages per server CPU second" in result.summary()
     assert "messages per server CPU second" in http_markdown(result)
+
+
+def test_http_bench_in_batches_decides_every_list() -> None:
+    """Each sender's files in multipart batches: every list decided, none refused, trades kept in order."""
+    result = run_http_bench(24, "postgresql", seed=4, server_workers=1, concurrency=4, batch=10)
+    assert result.errors == 0 and result.undecided == 0 and result.batch == 10
+    assert result.peak_lists + result.load_lists == 24 and 0 < result.p50_ms <= result.p99_ms
+    assert "| postgresql | 10 | 24 |" in http_markdown(result) and "batches of 10" in http_markdown(result)
 
 
 def test_latencies_weighted_percentiles_match_one_sample_a_decision() -> None:
@@ -137,6 +145,8 @@ def test_the_bench_command_refuses_a_folder_that_is_not_a_set(tmp_path: Path) ->
     assert "CBEC-0005" in result.output and "not a usable set" in result.output
     both = CliRunner().invoke(app, ["bench", "--http", "--set", str(tmp_path)])
     assert both.exit_code == 2 and "--http" in both.output
+    big = CliRunner().invoke(app, ["bench", "--http", "--batch", "101"])
+    assert big.exit_code == 2 and "at most 100" in big.output
 
 
 def test_the_timeline_keeps_the_cpu_of_a_process_that_has_exited(tmp_path: Path) -> None:

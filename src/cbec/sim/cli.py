@@ -206,7 +206,12 @@ def bench(
     ] = "postgresql+psycopg://postgres@127.0.0.1:5432/test",
     batch: Annotated[
         int,
-        typer.Option("--batch", metavar="N", help="每个事务的报文数 / messages a transaction (1: one each)."),
+        typer.Option(
+            "--batch",
+            metavar="N",
+            help="每个事务的报文数；--http 时为每个请求的报文数 / messages a transaction (1: one each); with "
+            "--http, messages a request (multipart batches of a sender's files).",
+        ),
     ] = 1,
     workers: Annotated[
         int,
@@ -243,6 +248,7 @@ def bench(
     ] = None,
 ) -> None:
     """端到端批量受理基准：生成→受理→决定→回执。 End-to-end batch intake benchmark on a generated set."""
+    from cbec.api.messages import MAX_BATCH_ITEMS
     from cbec.sim.bench import markdown, run_bench
 
     if db not in ("sqlite", "postgresql"):
@@ -257,12 +263,23 @@ def bench(
         _fail(
             "CBEC-0005", "--set 与 --timeline 不适用于 --http", "--set and --timeline do not apply to --http"
         )
+    if http and batch > MAX_BATCH_ITEMS:
+        _fail(
+            "CBEC-0005",
+            f"--http 时 --batch 至多为 {MAX_BATCH_ITEMS}（API 每批上限）",
+            f"with --http, --batch is at most {MAX_BATCH_ITEMS} (the API's batch limit)",
+        )
     if http:
         from cbec.sim.http_bench import markdown as http_markdown
         from cbec.sim.http_bench import run_http_bench
 
         found = run_http_bench(
-            lists, db, pg_url=url, server_workers=max(workers, 1), concurrency=max(concurrency, 1)
+            lists,
+            db,
+            pg_url=url,
+            server_workers=max(workers, 1),
+            concurrency=max(concurrency, 1),
+            batch=batch,
         )
         typer.echo(found.summary())
         if write is not None:

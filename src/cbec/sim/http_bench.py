@@ -95,6 +95,8 @@ class HttpResult:
     peak_server_cpu: float = 0.0
     peak_db_cpu: float = 0.0
     peak_client_cpu: float = 0.0
+    #: messages a request (1: one message a request; N: a sender's files in multipart batches of N)
+    batch: int = 1
 
     @property
     def lists_per_second(self) -> float:
@@ -112,7 +114,8 @@ class HttpResult:
     def summary(self) -> str:
         """One line for the terminal."""
         return (
-            f"{self.database} over HTTP ({self.server_workers} server workers): peak "
+            f"{self.database} over HTTP ({self.server_workers} server workers, "
+            f"{self.batch} message(s) a request): peak "
             f"{self.lists_per_second:.1f} lists/s, {self.files_per_second:.0f} documents/s; at half the peak "
             f"({self.load_rate:.0f} messages/s) decision p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms; "
             f"undecided {self.undecided}, errors {self.errors}; "
@@ -214,9 +217,15 @@ class _Closed(Exception):
 class _Client:
     """Sends files with `concurrency` requests in flight (one connection each), a trade's documents one
     after another. A request that fails (no answer, or not 200) counts as an error, and so do the later
-    documents of its trade, which are still sent."""
+    documents of its trade, which are still sent.
 
-    def __init__(self, base: str, concurrency: int) -> None:
+    With `batch` > 1 each sender's files are gathered into batches of that many (one multipart request
+    each, as an enterprise's system would send them); a batch is sent once the batches holding earlier
+    documents of its trades are answered, and gathering a file of a trade whose earlier document waits in
+    another sender's batch sends that batch first. Paced (`run` with a rate), a batch also goes when its
+    oldest file has waited `_GATHER` seconds. A list's latency runs from when its file was gathered."""
+
+    def __init__(self, base: str, concurrency: int, batch: int = 1) -> None:
         host, _, port = base.removeprefix("http://").partition(":")
         self.pool: asyncio.Queue[_Connection] = asyncio.Queue()
         for _ in range(concurrency):
@@ -228,6 +237,11 @@ class _Client:
         self.errors = 0
         self.latencies = Latencies()
         self.seconds = 0.0
+        self.batch = batch
+        #: each sender's batch being gathered: (trade, file, when gathered); which sender holds a trade
+        self.gathering: dict[str, list[tuple[str, bytes, float]]] = {}
+        self.holder: dict[str, str] = {}
+        self.pending: set[asyncio.Task[None]] = set()
 
     async def aclose(self) -> None:
         while not self.pool.empty():
@@ -236,13 +250,11 @@ class _Client:
     async def send(self, data: bytes, after: asyncio.Task[None] | None, timed: bool) -> None:
         if after is not None:
             await asyncio.wait([after])  # its failure was counted where it happened
-        match = _COP.search(data)
-        key = "bench-" + (match.group(1).decode() if match else "")
         connection = await self.pool.get()
         try:
             started = time.perf_counter()
             status, body = await connection.post(
-                "/api/v1/messages", data, [("content-type", "application/xml"), ("x-api-key", key)]
+                "/api/v1/messages", data, [("content-type", "application/xml"), ("x-api-key", _key(data))]
             )
             elapsed = time.perf_counter() - started
         except Exception:  # no answer (refused, reset, a protocol error): counted, the run goes on
@@ -261,28 +273,121 @@ class _Client:
         if timed and decided:
             self.latencies.add(elapsed)
 
+    async def send_batch(
+        self, key: str, files: list[tuple[str, bytes, float]], after: set[asyncio.Task[None]], timed: bool
+    ) -> None:
+        if after:
+            await asyncio.wait(after)  # their failures were counted where they happened
+        body = (
+            b"".join(
+                b"--"
+                + _BOUNDARY
+                + b'\r\nContent-Disposition: form-data; name="files"; filename="'
+                + str(n).encode()
+                + b'.xml"\r\nContent-Type: application/xml\r\n\r\n'
+                + data
+                + b"\r\n"
+                for n, (_trade, data, _at) in enumerate(files)
+            )
+            + b"--"
+            + _BOUNDARY
+            + b"--\r\n"
+        )
+        connection = await self.pool.get()
+        try:
+            content_type = "multipart/form-data; boundary=" + _BOUNDARY.decode()
+            status, answer = await connection.post(
+                "/api/v1/messages", body, [("content-type", content_type), ("x-api-key", key)]
+            )
+            answered = time.perf_counter()
+        except Exception:  # no answer: every file of the batch counts as an error, the run goes on
+            status, answer, answered = 0, b"", 0.0
+        finally:
+            self.pool.put_nowait(connection)
+        self.files += len(files)
+        if status != 200:
+            self.errors += len(files)
+            return
+        for item, (_trade, _data, gathered) in zip(json.loads(answer)["items"], files, strict=True):
+            if item["outcome"] == "refused":
+                self.errors += 1
+                continue
+            receipts = item["receipts"]
+            decided = sum(1 for a in receipts if a["type"] == "CEB622" and a["status"] in _DECISIONS)
+            self.decided += decided
+            if timed and decided:
+                self.latencies.add(answered - gathered)
+
+    def _start(self, task: asyncio.Task[None]) -> None:
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    def _flush(self, key: str, timed: bool) -> None:
+        files = self.gathering.pop(key, [])
+        if not files:
+            return
+        trades = {trade for trade, _data, _at in files}
+        after = {self.last[t] for t in trades if t in self.last}
+        task = asyncio.create_task(self.send_batch(key, files, after, timed))
+        for trade in trades:
+            self.last[trade] = task
+            self.holder.pop(trade, None)
+        self._start(task)
+
+    def _gather(self, data: bytes, trade: str, timed: bool) -> None:
+        key = _key(data)
+        holder = self.holder.get(trade)
+        if holder is not None and holder != key:
+            self._flush(holder, timed)  # the trade's earlier document goes first
+        self.gathering.setdefault(key, []).append((trade, data, time.perf_counter()))
+        self.holder[trade] = key
+        if len(self.gathering[key]) >= self.batch:
+            self._flush(key, timed)
+
+    def _flush_waiting(self, timed: bool) -> None:
+        """Send every batch whose oldest file has waited `_GATHER` seconds (paced sending)."""
+        now = time.perf_counter()
+        for key in [k for k, files in self.gathering.items() if now - files[0][2] >= _GATHER]:
+            self._flush(key, timed)
+
     async def run(self, paths: Iterator[Path], count: int, rate: float | None, timed: bool) -> None:
         """Send `count` files of `paths` (all when count < 0), paced at `rate` a second when given."""
-        pending: set[asyncio.Task[None]] = set()
         started = time.perf_counter()
         for sent, path in enumerate(paths, 1):
             if rate is not None:
                 delay = started + (sent - 1) / rate - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                if self.batch > 1:
+                    self._flush_waiting(timed)
             trade = _trade(path)
-            task = asyncio.create_task(self.send(path.read_bytes(), self.last.get(trade), timed))
-            self.last[trade] = task
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-            if len(pending) > self.window:  # bounded: stream, never the whole run
-                await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if self.batch > 1:
+                self._gather(path.read_bytes(), trade, timed)
+            else:
+                task = asyncio.create_task(self.send(path.read_bytes(), self.last.get(trade), timed))
+                self.last[trade] = task
+                self._start(task)
+            if len(self.pending) > self.window:  # bounded: stream, never the whole run
+                await asyncio.wait(self.pending, return_when=asyncio.FIRST_COMPLETED)
             if len(self.last) > 50_000:
                 self.last = {k: t for k, t in self.last.items() if not t.done()}
             if sent == count:
                 break
-        if pending:
-            await asyncio.gather(*pending)
+        for key in list(self.gathering):
+            self._flush(key, timed)
+        if self.pending:
+            await asyncio.gather(*self.pending)
+
+
+#: a paced batch goes at the latest when its oldest file has waited this long (seconds)
+_GATHER = 0.05
+_BOUNDARY = b"cbec-bench-boundary-7f3a"
+
+
+def _key(data: bytes) -> str:
+    """The API key the benchmark gave the message's sender (its copCode)."""
+    match = _COP.search(data)
+    return "bench-" + (match.group(1).decode() if match else "")
 
 
 def run_http_bench(
@@ -294,8 +399,10 @@ def run_http_bench(
     server_workers: int = 2,
     concurrency: int = 32,
     group_commit: bool = True,
+    batch: int = 1,
 ) -> HttpResult:
-    """Generate `lists` fault-free lists, serve a fresh database over HTTP, run the two phases."""
+    """Generate `lists` fault-free lists, serve a fresh database over HTTP, run the two phases, sending
+    one message a request or (`batch` > 1) each sender's messages in batches of `batch`."""
     from cbec.sim.bench import _generate, _store, iter_message_files
     from cbec.sim.check import load_reference
     from cbec.sim.output import MESSAGES, REFERENCE
@@ -348,7 +455,9 @@ def run_http_bench(
             total = sum(1 for _ in iter_message_files(folder / "set" / MESSAGES))
             meter = _CpuMeter(proc.pid, pg_url if schema is not None else None, app_name)
             result = asyncio.run(
-                _phases(f"http://127.0.0.1:{port}", folder / "set" / MESSAGES, total, concurrency, meter)
+                _phases(
+                    f"http://127.0.0.1:{port}", folder / "set" / MESSAGES, total, concurrency, meter, batch
+                )
             )
             server_mb = _tree_rss_mb(proc.pid)
         finally:
@@ -384,17 +493,18 @@ def run_http_bench(
         peak_server_cpu=cpu[0],
         peak_db_cpu=cpu[1],
         peak_client_cpu=cpu[2],
+        batch=batch,
     )
 
 
 async def _phases(
-    base: str, messages: Path, total: int, concurrency: int, meter: _CpuMeter
+    base: str, messages: Path, total: int, concurrency: int, meter: _CpuMeter, batch: int = 1
 ) -> tuple[_Client, _Client, float, tuple[float, float, float]]:
     from cbec.sim.bench import iter_message_files
 
     paths = iter_message_files(messages)
     first = int(total * 0.6)
-    peak = _Client(base, concurrency)
+    peak = _Client(base, concurrency, batch)
     before = meter.sample()
     started = time.perf_counter()
     await peak.run(paths, first, None, False)
@@ -402,7 +512,7 @@ async def _phases(
     cpu = meter.since(before)
     await peak.aclose()
     rate = peak.files / peak.seconds / 2
-    load = _Client(base, concurrency)
+    load = _Client(base, concurrency, batch)
     load.last = peak.last  # trades straddling the phases keep their order
     await load.run(paths, -1, rate, True)
     await load.aclose()
@@ -473,14 +583,21 @@ def markdown(result: HttpResult) -> str:
         "worker processes serves `POST /api/v1/messages` over a fresh database"
         + (" with group commit (`CBEC_GROUP_COMMIT=1`)" if r.group_commit else ", one transaction a message")
         + f"; a separate client process (h11 over asyncio, {r.concurrency} requests in flight; "
-        "a trade's four documents one after another, trades overlapping) sends the first 60 % of the "
+        + (
+            "one message a request; "
+            if r.batch == 1
+            else f"each sender's files in multipart batches of {r.batch} (sent when full, or 50 ms after "
+            "their first file when paced); "
+        )
+        + "a trade's four documents one after another, trades overlapping) sends the first 60 % of the "
         "files as fast as they are taken (peak), then the rest paced at half the peak message rate, "
-        "timing the request that decided each list.",
+        "timing the request that decided each list"
+        + (" (from when its file was put in a batch)." if r.batch > 1 else "."),
         "",
-        "| database | lists | peak lists/s | peak documents/s | half-peak load | decision p50 | decision p99 "
-        "| undecided | errors | server peak RSS |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {r.database} | {r.lists:,} | {r.lists_per_second:,.1f} | {r.files_per_second:,.0f} | "
+        "| database | messages a request | lists | peak lists/s | peak documents/s | half-peak load "
+        "| decision p50 | decision p99 | undecided | errors | server peak RSS |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {r.database} | {r.batch} | {r.lists:,} | {r.lists_per_second:,.1f} | {r.files_per_second:,.0f} | "
         f"{r.load_rate:,.0f} msg/s | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.undecided} | {r.errors} | "
         f"{r.server_peak_mb:.0f} MB |",
         "",
