@@ -97,6 +97,13 @@ class HttpResult:
     peak_client_cpu: float = 0.0
     #: messages a request (1: one message a request; N: a sender's files in multipart batches of N)
     batch: int = 1
+    #: requests sent in the peak phase (with batches: fewer messages a request than `batch` on average
+    #: when a trade's next document, from another sender, sends a batch before it is full)
+    peak_requests: int = 0
+
+    @property
+    def messages_per_request(self) -> float:
+        return self.peak_files / self.peak_requests if self.peak_requests else 0.0
 
     @property
     def lists_per_second(self) -> float:
@@ -115,7 +122,7 @@ class HttpResult:
         """One line for the terminal."""
         return (
             f"{self.database} over HTTP ({self.server_workers} server workers, "
-            f"{self.batch} message(s) a request): peak "
+            f"up to {self.batch} message(s) a request, {self.messages_per_request:.1f} on average): peak "
             f"{self.lists_per_second:.1f} lists/s, {self.files_per_second:.0f} documents/s; at half the peak "
             f"({self.load_rate:.0f} messages/s) decision p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms; "
             f"undecided {self.undecided}, errors {self.errors}; "
@@ -238,6 +245,7 @@ class _Client:
         self.latencies = Latencies()
         self.seconds = 0.0
         self.batch = batch
+        self.requests = 0
         #: each sender's batch being gathered: (trade, file, when gathered); which sender holds a trade
         self.gathering: dict[str, list[tuple[str, bytes, float]]] = {}
         self.holder: dict[str, str] = {}
@@ -251,6 +259,7 @@ class _Client:
         if after is not None:
             await asyncio.wait([after])  # its failure was counted where it happened
         connection = await self.pool.get()
+        self.requests += 1
         try:
             started = time.perf_counter()
             status, body = await connection.post(
@@ -305,6 +314,7 @@ class _Client:
         finally:
             self.pool.put_nowait(connection)
         self.files += len(files)
+        self.requests += 1
         if status != 200:
             self.errors += len(files)
             return
@@ -494,6 +504,7 @@ def run_http_bench(
         peak_db_cpu=cpu[1],
         peak_client_cpu=cpu[2],
         batch=batch,
+        peak_requests=peak.requests,
     )
 
 
@@ -594,10 +605,11 @@ def markdown(result: HttpResult) -> str:
         "timing the request that decided each list"
         + (" (from when its file was put in a batch)." if r.batch > 1 else "."),
         "",
-        "| database | messages a request | lists | peak lists/s | peak documents/s | half-peak load "
-        "| decision p50 | decision p99 | undecided | errors | server peak RSS |",
+        "| database | messages a request (most / mean) | lists | peak lists/s | peak documents/s "
+        "| half-peak load | decision p50 | decision p99 | undecided | errors | server peak RSS |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {r.database} | {r.batch} | {r.lists:,} | {r.lists_per_second:,.1f} | {r.files_per_second:,.0f} | "
+        f"| {r.database} | {r.batch} / {r.messages_per_request:.1f} | {r.lists:,} | "
+        f"{r.lists_per_second:,.1f} | {r.files_per_second:,.0f} | "
         f"{r.load_rate:,.0f} msg/s | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.undecided} | {r.errors} | "
         f"{r.server_peak_mb:.0f} MB |",
         "",
