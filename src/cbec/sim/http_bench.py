@@ -97,8 +97,7 @@ class HttpResult:
     peak_client_cpu: float = 0.0
     #: messages a request (1: one message a request; N: a sender's files in multipart batches of N)
     batch: int = 1
-    #: requests sent in the peak phase (with batches: fewer messages a request than `batch` on average
-    #: when a trade's next document, from another sender, sends a batch before it is full)
+    #: requests sent in the peak phase (with batches, the last of each sender's is seldom full)
     peak_requests: int = 0
 
     @property
@@ -227,10 +226,11 @@ class _Client:
     documents of its trade, which are still sent.
 
     With `batch` > 1 each sender's files are gathered into batches of that many (one multipart request
-    each, as an enterprise's system would send them); a batch is sent once the batches holding earlier
-    documents of its trades are answered, and gathering a file of a trade whose earlier document waits in
-    another sender's batch sends that batch first. Paced (`run` with a rate), a batch also goes when its
-    oldest file has waited `_GATHER` seconds. A list's latency runs from when its file was gathered."""
+    each), as enterprises' systems send them: each on its own, so a trade's documents from different
+    senders may arrive in any order (the engine decides a list when the last of them arrives, whichever
+    it is). A batch waits only for batches already sent with earlier documents of its trades. Paced
+    (`run` with a rate), a batch also goes when its oldest file has waited `_GATHER` seconds. A list's
+    latency runs from when the file that decided it was gathered."""
 
     def __init__(self, base: str, concurrency: int, batch: int = 1) -> None:
         host, _, port = base.removeprefix("http://").partition(":")
@@ -246,9 +246,8 @@ class _Client:
         self.seconds = 0.0
         self.batch = batch
         self.requests = 0
-        #: each sender's batch being gathered: (trade, file, when gathered); which sender holds a trade
+        #: each sender's batch being gathered: (trade, file, when gathered)
         self.gathering: dict[str, list[tuple[str, bytes, float]]] = {}
-        self.holder: dict[str, str] = {}
         self.pending: set[asyncio.Task[None]] = set()
 
     async def aclose(self) -> None:
@@ -337,20 +336,15 @@ class _Client:
         if not files:
             return
         trades = {trade for trade, _data, _at in files}
-        after = {self.last[t] for t in trades if t in self.last}
+        after = {self.last[t] for t in trades if t in self.last and not self.last[t].done()}
         task = asyncio.create_task(self.send_batch(key, files, after, timed))
         for trade in trades:
             self.last[trade] = task
-            self.holder.pop(trade, None)
         self._start(task)
 
     def _gather(self, data: bytes, trade: str, timed: bool) -> None:
         key = _key(data)
-        holder = self.holder.get(trade)
-        if holder is not None and holder != key:
-            self._flush(holder, timed)  # the trade's earlier document goes first
         self.gathering.setdefault(key, []).append((trade, data, time.perf_counter()))
-        self.holder[trade] = key
         if len(self.gathering[key]) >= self.batch:
             self._flush(key, timed)
 
@@ -600,7 +594,12 @@ def markdown(result: HttpResult) -> str:
             else f"each sender's files in multipart batches of {r.batch} (sent when full, or 50 ms after "
             "their first file when paced); "
         )
-        + "a trade's four documents one after another, trades overlapping) sends the first 60 % of the "
+        + (
+            "a trade's four documents one after another"
+            if r.batch == 1
+            else "each sender's batches on their own, a trade's documents in any order between senders"
+        )
+        + ", trades overlapping) sends the first 60 % of the "
         "files as fast as they are taken (peak), then the rest paced at half the peak message rate, "
         "timing the request that decided each list"
         + (" (from when its file was put in a batch)." if r.batch > 1 else "."),
