@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from api_helpers import World, make_world, register_certificate, rsa_identity, send
+from api_helpers import World, load_positive_list, make_world, register_certificate, rsa_identity, send
 from cbec.ceb import examples, render
 from cbec.clearance import service
 from cbec.clearance.service import Engine, IngestResult, Intake, Settings, read_message
@@ -378,3 +378,40 @@ def test_admission_prepared_for_a_chunk_judges_as_each_alone(store: Store, tmp_p
     assert [v[0] if isinstance(v, tuple) else v for v in alone[:7]] == [None, None, None, *["Refused"] * 4]
     assert alone[-2] is None  # not on the register: neither roles nor certificates judged
     assert alone[7] and alone[7] == alone[8] == alone[10]  # the agent's certificates, for what must be signed
+
+
+def test_a_chunk_completing_waiting_lists_loads_their_companions_with_the_chunk(
+    store: Store, tmp_path: Path
+) -> None:
+    """Lists that arrived first wait; the chunk that brings their order, payment and waybill decides them
+    exactly as one by one, and finds each list's other companions and ledger row with the chunk's preload
+    instead of asking the database once a list (so the chunk's statements do not grow with its lists)."""
+    load_positive_list(store, tmp_path)
+    (tmp_path / "plain").mkdir()
+    plain = sqlite_store(tmp_path / "plain")
+    load_positive_list(plain, tmp_path / "plain")
+
+    def trades(n: int) -> list[examples.Trade]:
+        return [
+            examples.Trade(order_no=f"WAIT{n}{i}", logistics_no=f"LNW{n}{i}", pay_transaction_id=f"PW{n}{i}")
+            for i in range(n)
+        ]
+
+    statements: dict[int, int] = {}
+    for n in (2, 6):
+        lists = [render(examples.ceb621(t)) for t in trades(n)]
+        rest = [m for t in trades(n) for m in _trade_messages(t)[:3]]
+        expected = [_shape(Engine(plain).ingest(m, now=NOW)) for m in [*lists, *rest]]
+        engine = Engine(store)
+        first = [_shape(r) for r in engine.ingest_many([Intake(m, now=NOW) for m in lists])]
+        assert all(status == "waiting" or status == "120" for _t, _o, rs in first for _r, status, _i in rs)
+        seen, stop = _statements(store)
+        try:
+            second = [_shape(r) for r in engine.ingest_many([Intake(m, now=NOW) for m in rest])]
+        finally:
+            stop()
+        assert [*first, *second] == expected
+        assert sum(1 for _t, _o, rs in second for _r, status, _i in rs if status == "800") == n
+        statements[n] = sum(1 for s in seen if "FROM documents" in s or "FROM quota" in s)
+    plain.dispose()
+    assert statements[6] == statements[2]  # the same questions for six lists as for two

@@ -959,7 +959,19 @@ def _preload(
             if found.id not in seen:
                 seen.add(found.id)
                 index.add(found)
+    waiting = _waiting_lists(session, index, asks, seen)
+    years = {moment.astimezone(CST).year for _message, moment in messages}
+    for listing in waiting:  # a companion of the chunk may decide it: its buyer's ledger rows too
+        if listing.buyer_key:
+            for year in years:
+                quota.setdefault((listing.buyer_key, year), messages[0][1])
     _recall_companions(session, index)
+    for listing in waiting:  # and its bonded stock
+        if listing.trade_mode == "1210" and (stored := unit.recall(session, listing.message_id)):
+            document = stored.documents[listing.position - 1]
+            ems_no = text(head_of(KINDS[stored.code], document), "emsNo") or ""
+            for line in document.children.get("InventoryList", []):
+                bonded.add((ems_no, text(line, "itemRecordNo") or ""))
     if quota:
         buyers = sorted(quota)
         if asks.quota_rows is not None:
@@ -1042,6 +1054,43 @@ def _preload_statements(dialect: str) -> _PreloadStatements:
         stock=stock_rows,
         stock_locked=stock_rows.order_by(StockRow.ems_no, StockRow.item_record_no).with_for_update(),
     )
+
+
+def _waiting_lists(
+    session: Session, index: unit.ChunkIndex, asks: _PreloadStatements, seen: set[int]
+) -> list[DocumentRow]:
+    """The stored lists waiting for a document the chunk may bring (found by the chunk's join keys), with
+    their other companions loaded too: an order arriving for a waiting list must find its waybill, and a
+    waybill its order and payment, without a query each. Their join keys become covered."""
+    waiting = [
+        row
+        for rows in (*index.by_order.values(), *index.by_waybill.values())
+        for row in rows.values()
+        if row.kind == "list" and row.current and row.status == "waiting"
+    ]
+    orders = {
+        (row.ebp_code, row.order_no)
+        for row in waiting
+        if row.ebp_code is not None and row.order_no is not None
+    } - index.covered_orders
+    waybills = {
+        (row.logistics_code, row.logistics_no)
+        for row in waiting
+        if row.logistics_code is not None and row.logistics_no is not None
+    } - index.covered_waybills
+    dialect = session.get_bind().dialect.name
+    for query, pairs, covered in (
+        (asks.by_order, orders, index.covered_orders),
+        (asks.by_waybill, waybills, index.covered_waybills),
+    ):
+        if not pairs:
+            continue
+        for found in session.scalars(query, bulk.pairs_values(dialect, sorted(pairs))):
+            if found.id not in seen:
+                seen.add(found.id)
+                index.add(found)
+        covered |= pairs
+    return list({row.id: row for row in waiting}.values())
 
 
 def _recall_companions(session: Session, index: unit.ChunkIndex) -> None:
