@@ -412,6 +412,8 @@ def test_a_chunk_completing_waiting_lists_loads_their_companions_with_the_chunk(
             stop()
         assert [*first, *second] == expected
         assert sum(1 for _t, _o, rs in second for _r, status, _i in rs if status == "800") == n
-        statements[n] = sum(1 for s in seen if "FROM documents" in s or "FROM quota" in s)
+        statements[n] = sum(
+            1 for s in seen if any(f"FROM {t}" in s for t in ("documents", "quota", "messages"))
+        )
     plain.dispose()
     assert statements[6] == statements[2]  # the same questions for six lists as for two

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer
 
 from cbec.access import parties
@@ -1017,6 +1017,8 @@ class _PreloadStatements:
     quota_rows: Any
     stock: Any
     stock_locked: Any
+    #: message rows by id, without the archived bytes
+    message_rows: Any
 
 
 @functools.cache
@@ -1053,6 +1055,9 @@ def _preload_statements(dialect: str) -> _PreloadStatements:
         quota_rows=quota_rows,
         stock=stock_rows,
         stock_locked=stock_rows.order_by(StockRow.ems_no, StockRow.item_record_no).with_for_update(),
+        message_rows=select(MessageRow)
+        .where(MessageRow.id.in_(bindparam("ids", expanding=True)))
+        .options(defer(MessageRow.raw)),
     )
 
 
@@ -1090,7 +1095,13 @@ def _waiting_lists(
                 seen.add(found.id)
                 index.add(found)
         covered |= pairs
-    return list({row.id: row for row in waiting}.values())
+    unique = list({row.id: row for row in waiting}.values())
+    # their message rows, which a decision answers for (id, sender), without a query (and flush) each
+    ids = sorted({row.message_id for row in unique} - index.messages.keys())
+    if ids:
+        for message_row in session.scalars(asks.message_rows, {"ids": ids}):
+            index.messages[message_row.id] = message_row
+    return unique
 
 
 def _recall_companions(session: Session, index: unit.ChunkIndex) -> None:

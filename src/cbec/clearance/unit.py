@@ -168,7 +168,9 @@ class ChunkIndex:
         self.covered_orders: set[tuple[str, str]] = set()
         self.covered_waybills: set[tuple[str, str]] = set()
         self.covered_messages: set[tuple[str, str]] = set()
-        #: the chunk's new message rows by id (pending until the chunk flushes: not in the identity map)
+        #: message rows by id the chunk answers for: its new ones (pending until the chunk flushes: not in the
+        #: identity map) and those of stored lists it may decide (loaded with it; held here, as the identity
+        #: map holds rows only while something else does)
         self.messages: dict[int, Any] = {}
         #: ids handed out to new messages and documents without a round trip each (`next_id`)
         self.ids: dict[str, list[int]] = {}
