@@ -92,13 +92,29 @@ def _store(database: str, folder: Path, pg_url: str) -> tuple[Store, str | None]
 
 def iter_message_files(folder: Path) -> Iterator[Path]:
     """The files `cbec ingest DIR` takes, in its order, one folder at a time: a generated set keeps its
-    messages under messages/YYYYMMDD/HH/, so no whole-run list of paths is ever held."""
-    entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    for entry in entries:
-        if entry.is_dir():
-            yield from iter_message_files(Path(entry.path))
-        elif entry.is_file() and Path(entry.name).suffix.lower() in SUFFIXES:
-            yield Path(entry.path)
+    messages under messages/YYYYMMDD/HH/, so no whole-run list of paths is ever held. A folder's names are
+    held as bytes while it is read (the busiest hour of a 1 M-list day has 290,000 files: 26 MB so, 88 MB
+    as directory entries)."""
+    base = os.fsencode(folder)
+    names: list[bytes] = []
+    folders: set[bytes] = set()
+    with os.scandir(base) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                folders.add(entry.name)
+                names.append(entry.name)
+            elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in _SUFFIXES:
+                names.append(entry.name)
+    names.sort()
+    for name in names:
+        path = Path(os.fsdecode(os.path.join(base, name)))
+        if name in folders:
+            yield from iter_message_files(path)
+        else:
+            yield path
+
+
+_SUFFIXES = {os.fsencode(suffix) for suffix in SUFFIXES}
 
 
 def _context() -> Any:
