@@ -132,6 +132,7 @@ def test_bench_on_a_kept_set_with_a_timeline(tmp_path: Path) -> None:
     samples = [json.loads(line) for line in timeline.read_text(encoding="utf-8").splitlines()]
     assert samples and samples[-1]["messages"] == result.files
     assert samples[-1]["rss_mb"]["intake"] > 0 and samples[-1]["cpu_s"] > 0
+    assert 0 < samples[-1]["pss_total_mb"] <= samples[-1]["rss_mb"]["intake"] + 1
     assert result.total_peak_mb == result.peak_mb > 0  # one process: the largest is all of them
     with pytest.raises(ValueError, match="not a set made by"):
         count_lists(tmp_path)

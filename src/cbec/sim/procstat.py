@@ -32,6 +32,20 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return found["VmRSS:"] / 1024, found["VmHWM:"] / 1024
 
 
+def proportional_mb(pid: int) -> float:
+    """A process's proportional set size in MB (Pss: each page shared with other processes counted in
+    part), 0 when it is gone or the kernel does not tell. Forked workers share their parent's pages until
+    they write to them, so RSS added up over a router and its workers counts those pages several times;
+    PSS added up counts each page once."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
 def children(pid: int) -> list[int]:
     try:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]

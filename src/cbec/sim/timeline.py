@@ -1,7 +1,8 @@
 """A long benchmark's course, sampled from outside the work: one JSON line a minute (by default) with the
-messages handed out so far, each process's memory and the CPU seconds of the intake and of its database
-backends. A 1 M-list run takes hours; its windows show whether throughput falls or memory grows with
-volume, and which windows other load on the machine disturbed."""
+messages handed out so far, each process's memory (RSS, peak RSS, and the proportional set size of all of
+them added up: what they hold together) and the CPU seconds of the intake and of its database backends.
+A 1 M-list run takes hours; its windows show whether throughput falls or memory grows with volume, and
+which windows other load on the machine disturbed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from cbec.sim.procstat import backend_pids, cpu_seconds, memory_mb
+from cbec.sim.procstat import backend_pids, cpu_seconds, memory_mb, proportional_mb
 
 
 class Timeline:
@@ -71,6 +72,7 @@ class Timeline:
             "messages": self.done(),
             "rss_mb": {name: round(now, 1) for name, (now, _peak) in memory.items()},
             "peak_mb": {name: round(peak, 1) for name, (_now, peak) in memory.items()},
+            "pss_total_mb": round(sum(proportional_mb(pids[name]) for name in memory), 1),
             "cpu_s": round(_latest(self._cpu, pids.values()), 2),
             "db_cpu_s": round(_latest(self._db_cpu, backends), 2),
         }
