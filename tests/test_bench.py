@@ -39,6 +39,9 @@ def test_bench_runs_end_to_end_on_sqlite() -> None:
 def test_bench_in_chunks_decides_every_list() -> None:
     result = run_bench(30, "sqlite", seed=6, batch=25)
     assert (result.files, result.decided, result.batch) == (120, 30, 25)
+    assert result.chunk_stats == {"chunks": 5} and "run again after a bonded-stock conflict: 0" in markdown(
+        [result]
+    )
     assert 0 < result.p50_ms <= result.p99_ms and result.peak_mb > 0
 
 
@@ -46,6 +49,7 @@ def test_bench_with_two_workers_on_postgresql_decides_every_list() -> None:
     result = run_bench(30, "postgresql", seed=7, batch=20, workers=2)
     assert (result.files, result.decided, result.workers) == (120, 30, 2)
     assert result.total_peak_mb > result.peak_mb > 0  # the router and two workers, added up
+    assert result.chunk_stats.get("chunks", 0) >= 2 and not result.chunk_stats.get("fallbacks")
     assert "| postgresql | 20 | 2 | 30 | 120 |" in markdown([result])
 
 

@@ -161,6 +161,8 @@ def test_a_failure_in_a_chunk_loses_no_other_message(
             engine.ingest_many(more)
         with store.transaction() as session:  # every other message of the chunk is kept, one by one
             assert session.scalar(select(func.count()).select_from(MessageRow)) == 79
+        # both chunks gave up for one message a transaction, and the engine says so
+        assert engine.chunk_stats == {"chunks": 2, "fallbacks": 2, "fallback_messages": 80}
     finally:
         store.dispose()
 

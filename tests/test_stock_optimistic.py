@@ -131,11 +131,13 @@ def test_a_release_that_takes_the_last_units_meanwhile_makes_the_chunk_decide_ag
     store, other = pg
     _stock_in(store, "3", "1")  # enough for one list (2 and 1 units)
     calls, outcome = _meanwhile(monkeypatch, lambda: _ingest_all(other, _messages(_trade(2))))
-    results = _chunk(Engine(store, Settings()), _messages(_trade(1)))
+    engine = Engine(store, Settings())
+    results = _chunk(engine, _messages(_trade(1)))
     [theirs] = outcome
     assert not isinstance(theirs, BaseException), theirs
     assert _decision(theirs)[0] == "800"
     assert calls == [False, True]  # read 3 and 1, found 1 and 0 at the commit: again, rows locked
+    assert engine.chunk_stats == {"chunks": 1, "stock_reruns": 1}
     status, info = _decision(results)
     assert status == "100" and "[Code:9501;" in info  # refused for want of stock, as it now is
     assert _held(store) == {"REC-0001": Decimal("1"), "REC-0002": Decimal("0")}

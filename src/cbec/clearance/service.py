@@ -14,6 +14,7 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -196,6 +197,10 @@ class Engine:
         #: messages parsed at arrival, by message id, so a later decision need not parse them again
         self.nodes = unit.NodeCache()
         self._group = _GroupCommit(self)
+        #: how chunks went (`ingest_many`): taken whole, run again after a bonded-stock conflict, or given
+        #: up for one message a transaction (and how many messages that took); read by benchmarks
+        self.chunk_stats: Counter[str] = Counter()
+        self._stats_lock = threading.Lock()
 
     # -- intake -----------------------------------------------------------------------------------------
 
@@ -293,13 +298,21 @@ class Engine:
                 read.append((item, moment, item.parsed if item.parsed is not None else _read(item.data)))
             except CebError as exc:
                 read.append((item, moment, exc))
+        self._count("chunks")
         try:
             try:
                 return self._chunk(read, lock_stock=False)
             except stock.StockConflict:  # bonded stock it relied on changed: again, rows locked as read
+                self._count("stock_reruns")
                 return self._chunk(read, lock_stock=True)
         except Exception:
+            self._count("fallbacks")
+            self._count("fallback_messages", len(items))
             return [self._try_one(item) for item in items]
+
+    def _count(self, what: str, n: int = 1) -> None:
+        with self._stats_lock:  # an API server's threads share the engine
+            self.chunk_stats[what] += n
 
     def _chunk(
         self,

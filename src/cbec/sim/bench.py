@@ -19,6 +19,7 @@ import tempfile
 import time
 import uuid
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -58,6 +59,19 @@ class BenchResult:
     db_cpu_seconds: float = 0.0
     #: the peak RSS of every intake process added up (the router and its workers): what the run needs at most
     total_peak_mb: float = 0.0
+    #: how the chunks went (`Engine.chunk_stats` of every intake process added up)
+    chunk_stats: dict[str, int] = field(default_factory=dict)
+
+    def chunks_line(self) -> str:
+        """How the chunks went, for the terminal and BENCHMARKS.md (empty for one message a transaction)."""
+        found = self.chunk_stats
+        if not found.get("chunks"):
+            return ""
+        return (
+            f"chunks: {found['chunks']:,}; run again after a bonded-stock conflict: "
+            f"{found.get('stock_reruns', 0):,}; given up for one message a transaction: "
+            f"{found.get('fallbacks', 0):,} ({found.get('fallback_messages', 0):,} messages)"
+        )
 
     @property
     def lists_per_cpu_second(self) -> float:
@@ -154,6 +168,7 @@ class _Tally:
     #: peak RSS in MB: the largest intake process, and all of them added up
     peak_mb: float = 0.0
     total_mb: float = 0.0
+    chunk_stats: Counter[str] = field(default_factory=Counter)
 
 
 def _own_cpu() -> float:
@@ -202,6 +217,7 @@ def _ingest_stream(
     tally.cpu += _own_cpu() - cpu
     tally.db_cpu += _backend_cpu(engine.store) - db_cpu
     tally.peak_mb = tally.total_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tally.chunk_stats.update(engine.chunk_stats)
 
 
 def _sampled(
@@ -294,6 +310,7 @@ def _worker(url: str, schema: str | None, inbox: Any, outbox: Any, collect: bool
                     outcomes[source] = FileOutcome(result.outcome, result.message_type, statuses)
             tally.files += len(chunk)
         tally.cpu, tally.db_cpu = _own_cpu() - cpu, _backend_cpu(store) - db_cpu
+        tally.chunk_stats.update(engine.chunk_stats)
         store.dispose()
     except Exception as exc:  # reported to the parent, which would otherwise wait forever
         outbox.put(("error", repr(exc)))
@@ -302,7 +319,19 @@ def _worker(url: str, schema: str | None, inbox: Any, outbox: Any, collect: bool
         return
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     outbox.put(
-        ("done", (tally.files, tally.decided, tally.latencies, peak, outcomes, tally.cpu, tally.db_cpu))
+        (
+            "done",
+            (
+                tally.files,
+                tally.decided,
+                tally.latencies,
+                peak,
+                outcomes,
+                tally.cpu,
+                tally.db_cpu,
+                dict(tally.chunk_stats),
+            ),
+        )
     )
 
 
@@ -358,12 +387,13 @@ def ingest_parallel(
                 status, payload = outbox.get()
                 if status == "error":
                     raise RuntimeError(f"a bench worker failed: {payload}")
-                files, decided, latencies, rss, found, cpu, db_cpu = payload
+                files, decided, latencies, rss, found, cpu, db_cpu, chunk_stats = payload
                 tally.cpu += cpu
                 tally.db_cpu += db_cpu
                 tally.files += files
                 tally.decided += decided
                 tally.latencies.extend(latencies)
+                tally.chunk_stats.update(chunk_stats)
                 outcomes.update(found)
                 tally.peak_mb = max(tally.peak_mb, rss / 1024)
                 tally.total_mb += rss / 1024
@@ -440,6 +470,7 @@ def run_bench(
         tally.cpu,
         tally.db_cpu,
         tally.total_mb,
+        dict(tally.chunk_stats),
     )
 
 
@@ -516,4 +547,8 @@ def markdown(results: list[BenchResult]) -> str:
             f"| {r.peak_mb:.0f} / {r.total_peak_mb:.0f} MB | {r.cpu_seconds:.1f} + {r.db_cpu_seconds:.1f} | "
             f"{r.lists_per_cpu_second:,.0f} |"
         )
+    notes = [f"- {r.database}, batch {r.batch}, {r.workers} worker(s): {r.chunks_line()}" for r in results]
+    notes = [n for n, r in zip(notes, results, strict=True) if r.chunks_line()]
+    if notes:
+        lines += ["", "How the chunks went:", "", *notes]
     return "\n".join(lines) + "\n"

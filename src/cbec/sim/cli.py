@@ -304,6 +304,8 @@ def bench(
         f"{result.cpu_seconds:.1f} s + database {result.db_cpu_seconds:.1f} s → "
         f"{result.lists_per_cpu_second:,.0f} lists per CPU second"
     )
+    if result.chunks_line():
+        typer.echo(result.chunks_line())
     if write is not None:
         with write.open("a", encoding="utf-8") as fh:
             fh.write(markdown([result]))
