@@ -153,6 +153,10 @@ def test_the_bench_command_refuses_a_folder_that_is_not_a_set(tmp_path: Path) ->
     assert both.exit_code == 2 and "--http" in both.output
     big = CliRunner().invoke(app, ["bench", "--http", "--batch", "101"])
     assert big.exit_code == 2 and "at most 100" in big.output
+    for option in ("--timeline", "--write"):  # refused before the run, not after it
+        nowhere = CliRunner().invoke(app, ["bench", option, str(tmp_path / "missing" / "out.txt")])
+        assert nowhere.exit_code == 2 and f"cannot append to the {option} file" in nowhere.output
+        assert not (tmp_path / "missing").exists()
 
 
 def test_the_timeline_keeps_the_cpu_of_a_process_that_has_exited(tmp_path: Path) -> None:
@@ -160,7 +164,7 @@ def test_the_timeline_keeps_the_cpu_of_a_process_that_has_exited(tmp_path: Path)
         [sys.executable, "-c", "sum(range(3_000_000)); import sys; sys.stdin.read()"], stdin=subprocess.PIPE
     )
     try:
-        timeline = Timeline(tmp_path / "t.jsonl", processes=lambda: {"child": child.pid}, done=lambda: 7)
+        timeline = Timeline(tmp_path / "t.jsonl", processes={"child": child.pid}, done=lambda: 7)
         while (running := timeline.sample())["cpu_s"] == 0:
             time.sleep(0.05)
         assert running["rss_mb"]["child"] > 0 and running["messages"] == 7

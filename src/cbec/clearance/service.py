@@ -947,9 +947,7 @@ def _preload(
             if kind.name == "list" and (buyer := buyer_key(text(head, "buyerIdNumber"))):
                 quota.setdefault((buyer, moment.astimezone(CST).year), moment)
             if kind.name == "list" and text(head, "tradeMode") == "1210":
-                ems_no = text(head, "emsNo") or ""
-                for line in document.children.get("InventoryList", []):
-                    bonded.add((ems_no, text(line, "itemRecordNo") or ""))
+                bonded |= stock.items(document)
     dialect = session.get_bind().dialect.name
     asks = _preload_statements(dialect)
     if index.covered_messages:
@@ -966,12 +964,7 @@ def _preload(
     ]
     seen: set[int] = set()
     for query, pairs in questions:
-        if not pairs:
-            continue
-        for found in session.scalars(query, bulk.pairs_values(dialect, sorted(pairs))):
-            if found.id not in seen:
-                seen.add(found.id)
-                index.add(found)
+        _add_documents(session, index, query, pairs, seen)
     waiting = _waiting_lists(session, index, asks, seen)
     years = {moment.astimezone(CST).year for _message, moment in messages}
     for listing in waiting:  # a companion of the chunk may decide it: its buyer's ledger rows too
@@ -981,10 +974,7 @@ def _preload(
     _recall_companions(session, index)
     for listing in waiting:  # and its bonded stock
         if listing.trade_mode == "1210" and (stored := unit.recall(session, listing.message_id)):
-            document = stored.documents[listing.position - 1]
-            ems_no = text(head_of(KINDS[stored.code], document), "emsNo") or ""
-            for line in document.children.get("InventoryList", []):
-                bonded.add((ems_no, text(line, "itemRecordNo") or ""))
+            bonded |= stock.items(stored.documents[listing.position - 1])
     if quota:
         buyers = sorted(quota)
         if asks.quota_rows is not None:
@@ -1080,41 +1070,46 @@ def _waiting_lists(
     """The stored lists waiting for a document the chunk may bring (found by the chunk's join keys), with
     their other companions loaded too: an order arriving for a waiting list must find its waybill, and a
     waybill its order and payment, without a query each. Their join keys become covered."""
-    waiting = [
-        row
+    waiting = {
+        row.id: row
         for rows in (*index.by_order.values(), *index.by_waybill.values())
         for row in rows.values()
         if row.kind == "list" and row.current and row.status == "waiting"
-    ]
+    }
     orders = {
         (row.ebp_code, row.order_no)
-        for row in waiting
+        for row in waiting.values()
         if row.ebp_code is not None and row.order_no is not None
     } - index.covered_orders
     waybills = {
         (row.logistics_code, row.logistics_no)
-        for row in waiting
+        for row in waiting.values()
         if row.logistics_code is not None and row.logistics_no is not None
     } - index.covered_waybills
-    dialect = session.get_bind().dialect.name
-    for query, pairs, covered in (
-        (asks.by_order, orders, index.covered_orders),
-        (asks.by_waybill, waybills, index.covered_waybills),
-    ):
-        if not pairs:
-            continue
-        for found in session.scalars(query, bulk.pairs_values(dialect, sorted(pairs))):
-            if found.id not in seen:
-                seen.add(found.id)
-                index.add(found)
-        covered |= pairs
-    unique = list({row.id: row for row in waiting}.values())
+    _add_documents(session, index, asks.by_order, orders, seen)
+    index.covered_orders |= orders
+    _add_documents(session, index, asks.by_waybill, waybills, seen)
+    index.covered_waybills |= waybills
     # their message rows, which a decision answers for (id, sender), without a query (and flush) each
-    ids = sorted({row.message_id for row in unique} - index.messages.keys())
+    ids = sorted({row.message_id for row in waiting.values()} - index.messages.keys())
     if ids:
         for message_row in session.scalars(asks.message_rows, {"ids": ids}):
             index.messages[message_row.id] = message_row
-    return unique
+    return list(waiting.values())
+
+
+def _add_documents(
+    session: Session, index: unit.ChunkIndex, query: Any, pairs: set[tuple[str, str]], seen: set[int]
+) -> None:
+    """Ask a preload question (`_PreloadStatements`) for `pairs` and put every row found into `index`,
+    each once (`seen`: the ids already in it)."""
+    if not pairs:
+        return
+    dialect = session.get_bind().dialect.name
+    for found in session.scalars(query, bulk.pairs_values(dialect, sorted(pairs))):
+        if found.id not in seen:
+            seen.add(found.id)
+            index.add(found)
 
 
 def _recall_companions(session: Session, index: unit.ChunkIndex) -> None:

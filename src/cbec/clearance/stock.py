@@ -141,6 +141,12 @@ def _needs(inventory: Node) -> tuple[str, dict[str, tuple[Decimal, str]]]:
     return ems_no, needs
 
 
+def items(inventory: Node) -> set[tuple[str, str]]:
+    """(emsNo, itemRecordNo) of every line of a bonded list: the stock rows its decision reads."""
+    ems_no, needs = _needs(inventory)
+    return {(ems_no, item) for item in needs}
+
+
 def shortages(session: Session, inventory: Node, moment: datetime) -> list[Reason]:
     """Reasons for every book item the zone does not hold enough of (rows locked until commit)."""
     ems_no, needs = _needs(inventory)

@@ -228,7 +228,7 @@ def _sampled(
     if path is None:
         return nullcontext()
     url, name = pg if pg is not None else (None, None)
-    return Timeline(path, processes=lambda: processes, done=done, pg_url=url, application_name=name)
+    return Timeline(path, processes=processes, done=done, pg_url=url, application_name=name)
 
 
 _ORDER_NO = re.compile(rb"orderNo>([^<]*)<")
@@ -547,8 +547,11 @@ def markdown(results: list[BenchResult]) -> str:
             f"| {r.peak_mb:.0f} / {r.total_peak_mb:.0f} MB | {r.cpu_seconds:.1f} + {r.db_cpu_seconds:.1f} | "
             f"{r.lists_per_cpu_second:,.0f} |"
         )
-    notes = [f"- {r.database}, batch {r.batch}, {r.workers} worker(s): {r.chunks_line()}" for r in results]
-    notes = [n for n, r in zip(notes, results, strict=True) if r.chunks_line()]
+    notes = [
+        f"- {r.database}, batch {r.batch}, {r.workers} worker(s): {r.chunks_line()}"
+        for r in results
+        if r.chunks_line()
+    ]
     if notes:
         lines += ["", "How the chunks went:", "", *notes]
     return "\n".join(lines) + "\n"

@@ -263,6 +263,8 @@ def bench(
         _fail(
             "CBEC-0005", "--set 与 --timeline 不适用于 --http", "--set and --timeline do not apply to --http"
         )
+    for option, target in (("--write", write), ("--timeline", timeline)):
+        _appendable(option, target)  # before a run of minutes or hours, not after it
     if http and batch > MAX_BATCH_ITEMS:
         _fail(
             "CBEC-0005",
@@ -310,6 +312,21 @@ def bench(
         with write.open("a", encoding="utf-8") as fh:
             fh.write(markdown([result]))
         typer.echo(f"appended to {write}")
+
+
+def _appendable(option: str, path: Path | None) -> None:
+    """Refuse an output file the run could not append to (CBEC-0005); one that can is created if absent."""
+    if path is None:
+        return
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        _fail(
+            "CBEC-0005",
+            f"{option} 文件无法写入：{path}（{exc.strerror}）",
+            f"cannot append to the {option} file {path}: {exc.strerror}",
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -275,8 +275,7 @@ class _Client:
         if status != 200:
             self.errors += 1
             return
-        answers = json.loads(body)["receipts"]
-        decided = sum(1 for a in answers if a["type"] == "CEB622" and a["status"] in _DECISIONS)
+        decided = _decisions(json.loads(body)["receipts"])
         self.decided += decided
         if timed and decided:
             self.latencies.add(elapsed)
@@ -321,8 +320,7 @@ class _Client:
             if item["outcome"] == "refused":
                 self.errors += 1
                 continue
-            receipts = item["receipts"]
-            decided = sum(1 for a in receipts if a["type"] == "CEB622" and a["status"] in _DECISIONS)
+            decided = _decisions(item["receipts"])
             self.decided += decided
             if timed and decided:
                 self.latencies.add(answered - gathered)
@@ -386,6 +384,11 @@ class _Client:
 #: a paced batch goes at the latest when its oldest file has waited this long (seconds)
 _GATHER = 0.05
 _BOUNDARY = b"cbec-bench-boundary-7f3a"
+
+
+def _decisions(receipts: list[dict[str, Any]]) -> int:
+    """How many lists an answer's receipts decide (a CEB622 carrying 800, 100, 300 or 500)."""
+    return sum(1 for a in receipts if a["type"] == "CEB622" and a["status"] in _DECISIONS)
 
 
 def _key(data: bytes) -> str:
@@ -589,15 +592,11 @@ def markdown(result: HttpResult) -> str:
         + (" with group commit (`CBEC_GROUP_COMMIT=1`)" if r.group_commit else ", one transaction a message")
         + f"; a separate client process (h11 over asyncio, {r.concurrency} requests in flight; "
         + (
-            "one message a request; "
+            "one message a request; a trade's four documents one after another"
             if r.batch == 1
-            else f"each sender's files in multipart batches of {r.batch} (sent when full, or 50 ms after "
-            "their first file when paced); "
-        )
-        + (
-            "a trade's four documents one after another"
-            if r.batch == 1
-            else "each sender's batches on their own, a trade's documents in any order between senders"
+            else f"each sender's files in multipart batches of {r.batch} (sent when full, or "
+            f"{_GATHER * 1000:.0f} ms after their first file when paced), each sender's batches on their "
+            "own, a trade's documents in any order between senders"
         )
         + ", trades overlapping) sends the first 60 % of the "
         "files as fast as they are taken (peak), then the rest paced at half the peak message rate, "

@@ -19,14 +19,14 @@ from cbec.sim.procstat import backend_pids, cpu_seconds, memory_mb, proportional
 
 
 class Timeline:
-    """Samples `processes` (name → pid, asked anew each time) every `every` seconds into `path` (appended),
-    in a daemon thread, until the `with` block ends (one last sample then)."""
+    """Samples `processes` (name → pid) every `every` seconds into `path` (appended), in a daemon thread,
+    until the `with` block ends (one last sample then)."""
 
     def __init__(
         self,
         path: Path,
         *,
-        processes: Callable[[], dict[str, int]],
+        processes: dict[str, int],
         done: Callable[[], int],
         pg_url: str | None = None,
         application_name: str | None = None,
@@ -58,7 +58,7 @@ class Timeline:
 
     def sample(self) -> dict[str, Any]:
         """Messages so far, memory of the processes still running, CPU seconds of all so far."""
-        pids = self.processes()
+        pids = self.processes
         memory = {name: found for name, pid in pids.items() if (found := memory_mb(pid))[1] > 0}
         backends: list[int] = []
         if self.pg_url is not None and self.application_name is not None:
