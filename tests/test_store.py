@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from cbec.store.db import Store
 from cbec.store.migrate import current
@@ -15,7 +15,7 @@ from cbec.store.models import Base, MessageRow
 def test_migrations_create_every_table(store: Store) -> None:
     tables = set(inspect(store.engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
-    assert current(store.engine) == "0009"
+    assert current(store.engine) == "0010"
 
 
 def test_transaction_rolls_back_on_error(store: Store) -> None:
@@ -90,3 +90,48 @@ def test_pairs_bound_selects_what_pairs_in_selects(store: Store) -> None:
         assert sorted(tuple(r) for r in found) == expected
         one = [("B1", 2025)]
         assert [tuple(r) for r in session.execute(bound, bulk.pairs_values(dialect, one))] == one  # run again
+
+
+def test_migration_0010_keeps_every_party_and_can_go_back(store: Store) -> None:
+    """0010 drops the document kind from the party rows (one b-tree left) and indexes receipts by recipient;
+    going back to 0009 takes each kind from its document again, and forward again loses no row."""
+    from alembic import command
+
+    from cbec.ceb import examples, render
+    from cbec.clearance.service import Engine
+    from cbec.store.migrate import alembic_config, upgrade
+    from cbec.store.models import DocumentPartyRow, DocumentRow
+
+    engine = Engine(store)
+    for message in (examples.ceb311(examples.Trade(order_no="M10")), examples.ceb411(examples.Trade())):
+        engine.ingest(render(message))
+    with store.transaction() as session:
+        before = set(session.execute(select(DocumentPartyRow.party_code, DocumentPartyRow.document_id)).all())
+        kinds = dict(session.execute(select(DocumentRow.id, DocumentRow.kind)).all())
+    assert len(before) >= 4 and len(set(kinds.values())) == 2
+    config = alembic_config(store.engine)
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")
+    with store.engine.connect() as connection:
+        query = text("SELECT party_code, kind, document_id FROM document_parties")
+        old = set(connection.execute(query).all())
+    assert old == {(party, kinds[doc], doc) for party, doc in before}
+    found = inspect(store.engine)
+    assert found.get_pk_constraint("document_parties")["constrained_columns"] == [
+        "party_code",
+        "kind",
+        "document_id",
+    ]
+    assert {ix["name"] for ix in found.get_indexes("receipts")} >= {"ix_receipts_message"}
+    upgrade(store.engine)
+    assert current(store.engine) == "0010"
+    with store.transaction() as session:
+        after = set(session.execute(select(DocumentPartyRow.party_code, DocumentPartyRow.document_id)).all())
+    assert after == before
+    found = inspect(store.engine)
+    assert found.get_pk_constraint("document_parties")["constrained_columns"] == ["party_code", "document_id"]
+    assert found.get_indexes("document_parties") == []
+    receipts = {ix["name"]: ix["column_names"] for ix in found.get_indexes("receipts")}
+    assert receipts["ix_receipts_recipient"] == ["recipient", "id"]
+    assert "ix_receipts_message" not in receipts

@@ -633,9 +633,7 @@ class Engine:
                     item_record_no=text(line, "itemRecordNo"),
                 )
         for party in sorted(parties(stored.body)):
-            unit.add_row(
-                session, DocumentPartyRow, party_code=party[:64], kind=kind.name, document_id=stored.id
-            )
+            unit.add_row(session, DocumentPartyRow, party_code=party[:64], document_id=stored.id)
         self._event(session, stored, "received", status, moment)
         return stored
 

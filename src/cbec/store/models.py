@@ -158,7 +158,7 @@ class ReceiptRow(Base):
     trigger_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     __table_args__ = (
-        Index("ix_receipts_message", "message_id"),
+        Index("ix_receipts_recipient", "recipient", "id"),
         Index("ix_receipts_document", "document_id"),
         Index("ix_receipts_trigger", "trigger_id"),
     )
@@ -445,13 +445,12 @@ class CertificateRow(Base):
 
 class DocumentPartyRow(Base):
     """Every enterprise a document names in a party field (`cbec.access.PARTY_FIELDS`), one row each: what
-    an enterprise may read is found by index, not by reading every document's body."""
+    an enterprise may read is found by index, not by reading every document's body. The primary key is the
+    only b-tree; a filter by kind is the document's own (`documents.kind`)."""
 
     __tablename__ = "document_parties"
     party_code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
-    __table_args__ = (Index("ix_document_parties_party_document", "party_code", "document_id"),)
 
 
 class SubscriptionRow(Base):
