@@ -93,8 +93,9 @@ def test_pairs_bound_selects_what_pairs_in_selects(store: Store) -> None:
 
 
 def test_migration_0010_keeps_every_party_and_can_go_back(store: Store) -> None:
-    """0010 drops the document kind from the party rows (one b-tree left) and indexes receipts by recipient;
-    going back to 0009 takes each kind from its document again, and forward again loses no row."""
+    """0010 drops the document kind from the party rows (one b-tree left), indexes receipts by recipient and
+    drops the unique index on their random guid; going back to 0009 takes each kind from its document
+    again, and forward again loses no row."""
     from alembic import command
 
     from cbec.ceb import examples, render
@@ -124,6 +125,7 @@ def test_migration_0010_keeps_every_party_and_can_go_back(store: Store) -> None:
         "document_id",
     ]
     assert {ix["name"] for ix in found.get_indexes("receipts")} >= {"ix_receipts_message"}
+    assert [u["column_names"] for u in found.get_unique_constraints("receipts")] == [["guid"]]
     upgrade(store.engine)
     assert current(store.engine) == "0010"
     with store.transaction() as session:
@@ -135,3 +137,5 @@ def test_migration_0010_keeps_every_party_and_can_go_back(store: Store) -> None:
     receipts = {ix["name"]: ix["column_names"] for ix in found.get_indexes("receipts")}
     assert receipts["ix_receipts_recipient"] == ["recipient", "id"]
     assert "ix_receipts_message" not in receipts
+    assert found.get_unique_constraints("receipts") == []
+    assert not any(ix["unique"] for ix in found.get_indexes("receipts"))

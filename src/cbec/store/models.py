@@ -148,7 +148,9 @@ class ReceiptRow(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     receipt_type: Mapped[str] = mapped_column(String(8))
-    guid: Mapped[str] = mapped_column(String(64), unique=True)
+    #: a fresh random UUID (`cbec.ceb.receipts.fresh_guid`); not indexed: no query looks a receipt up by it,
+    #: and a unique index on random keys costs a random page at every insert
+    guid: Mapped[str] = mapped_column(String(64))
     return_status: Mapped[str] = mapped_column(String(16))
     return_info: Mapped[str] = mapped_column(Text)
     xml: Mapped[bytes] = mapped_column(LargeBinary)

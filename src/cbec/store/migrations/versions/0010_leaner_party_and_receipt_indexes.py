@@ -1,4 +1,5 @@
-"""leaner party and receipt indexes: one b-tree for document parties, receipts found by recipient
+"""leaner party and receipt indexes: one b-tree for document parties, receipts found by recipient, no
+unique index on a receipt's random guid
 
 `document_parties` kept the document's kind beside each party and had two b-trees, a primary key on
 (party_code, kind, document_id) and an index on (party_code, document_id). The kind is the document's own
@@ -6,7 +7,10 @@
 (party_code, document_id) is the only b-tree left.
 
 `receipts` had an index on `message_id` that no query uses, and none on `recipient`, which the receipt poll
-(`GET /receipts`) and push delivery filter by, ordered by id: the one is replaced by (recipient, id).
+(`GET /receipts`) and push delivery filter by, ordered by id: the one is replaced by (recipient, id). The
+unique index on `receipts.guid` goes too: the platform makes each guid a fresh random UUID and no query looks
+one up, while each insert into an index of random keys lands on a random page, so as the table grows nearly
+every receipt read a page from disk and, after each checkpoint, wrote a full page image to the WAL.
 
 Revision ID: 0010
 Revises: 0009
@@ -25,6 +29,13 @@ depends_on = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 PARTY_INDEX = "ix_document_parties_party_document"
+#: SQLite reflects the unnamed unique constraint of 0001 without a name; this gives it one to drop by
+NAMES = {"uq": "uq_%(table_name)s_%(column_0_name)s"}
+
+
+def _guid_unique() -> str:
+    """The name of the unique constraint on `receipts.guid`: PostgreSQL's default, or the batch name."""
+    return "uq_receipts_guid" if op.get_bind().dialect.name == "sqlite" else "receipts_guid_key"
 
 
 def upgrade() -> None:
@@ -35,15 +46,17 @@ def upgrade() -> None:
         op.drop_constraint("document_parties_pkey", "document_parties", type_="primary")
         op.drop_column("document_parties", "kind")
         op.create_primary_key("document_parties_pkey", "document_parties", ["party_code", "document_id"])
-    with op.batch_alter_table("receipts", schema=None) as batch_op:
+    with op.batch_alter_table("receipts", schema=None, naming_convention=NAMES) as batch_op:
         batch_op.drop_index("ix_receipts_message")
         batch_op.create_index("ix_receipts_recipient", ["recipient", "id"], unique=False)
+        batch_op.drop_constraint(_guid_unique(), type_="unique")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("receipts", schema=None) as batch_op:
         batch_op.drop_index("ix_receipts_recipient")
         batch_op.create_index("ix_receipts_message", ["message_id"], unique=False)
+        batch_op.create_unique_constraint(_guid_unique(), ["guid"])
     if op.get_bind().dialect.name == "sqlite":
         _rebuild_parties(with_kind=True)
         return
