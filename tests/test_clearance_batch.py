@@ -206,15 +206,22 @@ def test_two_workers_on_postgresql_agree_with_the_ground_truth(sets: dict[float,
         assert report.ok, "\n".join(report.lines())
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_group_commit_answers_each_thread_as_one_by_one_would(
-    tmp_path: Path, sets: dict[float, Path], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sets: dict[float, Path], monkeypatch: pytest.MonkeyPatch, database: str
 ) -> None:
     """Engine.ingest from many threads with group commit: chunks form, every caller gets its own answer,
     a failing message raises in its own thread only, and the store ends as one-by-one intake leaves it
     (a fault-free set: with concurrent trades, which of a buyer's lists crosses the annual limit first
-    would depend on timing, as it does for any concurrent intake)."""
+    would depend on timing, as it does for any concurrent intake). On PostgreSQL three leaders run chunks
+    side by side: the first two chunks wait for each other to have started, which one leader never lets
+    happen; SQLite keeps one leader whatever the setting."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
+
+    from store_fixtures import pg_store
+
+    lock = threading.Lock()
 
     items = _intakes(sets[0.0])
     by_trade: dict[str, list[Intake]] = {}
@@ -223,13 +230,30 @@ def test_group_commit_answers_each_thread_as_one_by_one_would(
     (tmp_path / "one").mkdir()
     (tmp_path / "group").mkdir()
     one = _loaded(tmp_path / "one", sets[0.0])
-    group = _loaded(tmp_path / "group", sets[0.0])
+    postgres = pg_store() if database == "postgresql" else None
+    if postgres is None:
+        group = _loaded(tmp_path / "group", sets[0.0])
+    else:
+        group = next(postgres)
+        load_reference(group, sets[0.0], arrival_time(message_files(sets[0.0])[0]))
     sizes: list[int] = []
+    running = [0, 0]  # chunks running now, most at once
+    both = threading.Barrier(2, timeout=20)
     real_many = Engine._many
 
     def counting(self: Engine, chunk: Any) -> Any:
-        sizes.append(len(chunk))
-        return real_many(self, chunk)
+        with lock:
+            sizes.append(len(chunk))
+            running[0] += 1
+            running[1] = max(running)
+            first_two = len(sizes) <= 2
+        try:
+            if postgres is not None and first_two:
+                both.wait()
+            return real_many(self, chunk)
+        finally:
+            with lock:
+                running[0] -= 1
 
     monkeypatch.setattr(Engine, "_many", counting)
     bad = items[7].data
@@ -249,9 +273,8 @@ def test_group_commit_answers_each_thread_as_one_by_one_would(
                 expected[item.source or ""] = sequential.ingest(item.data, source=item.source, now=item.now)
             except RuntimeError as exc:
                 expected[item.source or ""] = exc
-        engine = Engine(group, Settings(group_commit=True))
+        engine = Engine(group, Settings(group_commit=True, group_commit_leaders=3))
         got: dict[str, Any] = {}
-        lock = threading.Lock()
 
         def trade(chain: list[Intake]) -> None:  # a trade's documents one after another, trades at once
             for item in chain:
@@ -265,6 +288,7 @@ def test_group_commit_answers_each_thread_as_one_by_one_would(
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(trade, by_trade.values()))
         assert max(sizes) > 1  # chunks did form
+        assert running[1] == 1 if postgres is None else 2 <= running[1] <= 3, running
         assert set(got) == set(expected)
         for name, answer in expected.items():
             if isinstance(answer, Exception):
@@ -277,7 +301,10 @@ def test_group_commit_answers_each_thread_as_one_by_one_would(
         assert sorted(actual_lists(one).items()) == sorted(actual_lists(group).items())
     finally:
         one.dispose()
-        group.dispose()
+        if postgres is None:
+            group.dispose()
+        else:
+            next(postgres, None)
 
 
 def test_the_parsed_message_cache_is_bounded() -> None:

@@ -82,13 +82,21 @@ def test_settings_from_the_environment() -> None:
             "CBEC_INSPECTION_RATE": "0.05",
             "CBEC_CERTIFIED_PLATFORMS": " 110196000A, 3101960001 ",
             "CBEC_SIGNATURES": "enforce",
+            "CBEC_GROUP_COMMIT_LEADERS": "3",
         }
     )
     assert settings.companion_window.total_seconds() == 7200
     assert settings.inspection_rate == 0.05
     assert settings.certified_platforms == frozenset({"110196000A", "3101960001"})
     assert settings.signatures == "enforce"
-    for bad in ({"CBEC_INSPECTION_RATE": "2"}, {"CBEC_INSPECTION_RATE": "x"}, {"CBEC_SIGNATURES": "maybe"}):
+    assert settings.group_commit_leaders == 3 and Settings.from_env({}).group_commit_leaders == 2
+    for bad in (
+        {"CBEC_INSPECTION_RATE": "2"},
+        {"CBEC_INSPECTION_RATE": "x"},
+        {"CBEC_SIGNATURES": "maybe"},
+        {"CBEC_GROUP_COMMIT_LEADERS": "0"},
+        {"CBEC_GROUP_COMMIT_LEADERS": "two"},
+    ):
         with pytest.raises(ClearanceError) as caught:
             Settings.from_env(bad)
         assert caught.value.code == "CBEC-0402" and caught.value.zh and caught.value.en

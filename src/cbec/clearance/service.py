@@ -80,6 +80,10 @@ class Settings:
     #: with group commit, how long a new leader waits for more requests to join its transaction, in
     #: seconds; CBEC_GROUP_COMMIT_WAIT_MS. 0 by default: measured, a wait cost more than it saved
     group_commit_wait: float = 0.0
+    #: with group commit, how many chunks one process may run at once (CBEC_GROUP_COMMIT_LEADERS): while
+    #: one waits on the database, the next is parsed and decided, and a request does not wait for the
+    #: chunk in flight to finish before its own starts. SQLite takes one writer, so it stays at 1 there.
+    group_commit_leaders: int = 2
     #: signatures are always verified and the result archived; "enforce" also refuses a document whose
     #: signature does not verify (-621029 …). Registered certificates come with the enterprise registry.
     signatures: str = "record"
@@ -96,10 +100,18 @@ class Settings:
                 settings.inspection_rate = float(env["CBEC_INSPECTION_RATE"])
             if env.get("CBEC_GROUP_COMMIT_WAIT_MS"):
                 settings.group_commit_wait = max(float(env["CBEC_GROUP_COMMIT_WAIT_MS"]), 0.0) / 1000
+            if env.get("CBEC_GROUP_COMMIT_LEADERS"):
+                settings.group_commit_leaders = int(env["CBEC_GROUP_COMMIT_LEADERS"])
         except ValueError as exc:
             raise ClearanceError(
                 f"配置值不是数字：{exc}", f"a setting is not a number: {exc}", code="CBEC-0402"
             ) from exc
+        if not 1 <= settings.group_commit_leaders <= 16:
+            raise ClearanceError(
+                "CBEC_GROUP_COMMIT_LEADERS 应在 1 到 16 之间",
+                "CBEC_GROUP_COMMIT_LEADERS must be within 1..16",
+                code="CBEC-0402",
+            )
         if not 0 <= settings.inspection_rate <= 1:
             raise ClearanceError(
                 "CBEC_INSPECTION_RATE 应在 0 到 1 之间",
@@ -799,10 +811,15 @@ class Engine:
 
 
 class _GroupCommit:
-    """Group commit for `Engine.ingest` called from many threads at once: one thread at a time leads,
-    taking every message waiting (as many as the server has threads) through `Engine.ingest_many` in one
-    transaction; the others wait for their answers, and one of those still waiting leads next. A message's
-    error is raised in the thread that sent it.
+    """Group commit for `Engine.ingest` called from many threads at once: a thread that finds fewer than
+    `Settings.group_commit_leaders` chunks running leads one, taking every message waiting (as many as the
+    server has threads) through `Engine.ingest_many` in one transaction; the others wait for their answers,
+    and one of those still queued leads next. A message's error is raised in the thread that sent it.
+
+    Several leaders let one chunk's database round trips overlap the next chunk's parsing and decisions,
+    and spare a request the wait for the chunk in flight. Chunks of one process then run side by side as
+    those of several processes do: a trade's documents are judged one after the other (the per-trade lock
+    each chunk takes first), and quota and stock rows are locked in key order. SQLite has one leader.
 
     A new leader first lets `Settings.group_commit_wait` pass (0 by default) so that requests
     arriving just behind it join its transaction: a chunk's fixed cost (the preloading queries, the commit)
@@ -812,7 +829,9 @@ class _GroupCommit:
         self.engine = engine
         self.turn = threading.Condition()
         self.waiting: list[_Ticket] = []
-        self.leading = False
+        self.leaders = 0
+        sqlite = engine.store.engine.dialect.name == "sqlite"
+        self.most = 1 if sqlite else engine.settings.group_commit_leaders
         self.wait = engine.settings.group_commit_wait
 
     def submit(self, item: Intake) -> IngestResult:
@@ -822,28 +841,31 @@ class _GroupCommit:
         return result
 
     def submit_all(self, items: Sequence[Intake]) -> list[IngestResult | Exception]:
-        """Queue `items` together, in their order, and wait until each has its outcome: led by this thread
-        when nobody leads, else by whoever leads next."""
+        """Queue `items` together, in their order (so one chunk takes them all), and wait until each has
+        its outcome: led by this thread while some are still queued and a leader's place is free, else by
+        another leader."""
         tickets = [_Ticket(item) for item in items]
         with self.turn:
             self.waiting.extend(tickets)
-            while self.leading and any(t.outcome is None for t in tickets):
-                self.turn.wait()
-            lead = any(t.outcome is None for t in tickets)  # nobody leads and ours are not done: lead
-            if lead:
-                self.leading = True
-        if lead:
-            if self.wait:
-                time.sleep(self.wait)  # the others queue behind a leader, so they join this chunk
+        while True:
             with self.turn:
-                batch, self.waiting = self.waiting, []
+                while not _done(tickets) and not (self.leaders < self.most and _queued(tickets)):
+                    self.turn.wait()
+                if _done(tickets):
+                    return _outcomes(tickets)
+                self.leaders += 1
             try:
+                if self.wait:
+                    time.sleep(self.wait)  # the others queue behind a leader, so they join this chunk
+                with self.turn:
+                    batch, self.waiting = self.waiting, []
+                    for ticket in batch:
+                        ticket.taken = True
                 self.take(batch)
             finally:
                 with self.turn:
-                    self.leading = False
+                    self.leaders -= 1
                     self.turn.notify_all()
-        return _outcomes(tickets)
 
     def take(self, batch: list[_Ticket]) -> None:
         """Admit and ingest `batch` (one chunk, `Engine._many`), each ticket given its outcome."""
@@ -909,6 +931,16 @@ def _prepare(admissions: Sequence[Admission | None], session: Session) -> None:
 class _Ticket:
     item: Intake
     outcome: IngestResult | Exception | None = None
+    #: a leader has taken it into its chunk
+    taken: bool = False
+
+
+def _done(tickets: Sequence[_Ticket]) -> bool:
+    return all(t.outcome is not None for t in tickets)
+
+
+def _queued(tickets: Sequence[_Ticket]) -> bool:
+    return any(not t.taken for t in tickets)
 
 
 def _outcomes(tickets: Sequence[_Ticket]) -> list[IngestResult | Exception]:

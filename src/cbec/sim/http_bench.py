@@ -70,8 +70,9 @@ def server() -> FastAPI:
         else make_engine(url)
     )
     keys = json.loads(Path(os.environ["CBEC_BENCH_KEYS"]).read_text(encoding="utf-8"))
-    group = os.environ.get("CBEC_BENCH_GROUP_COMMIT") == "1"
-    return create_app(Store(engine=engine), Settings(group_commit=group), api_keys=keys)
+    settings = Settings.from_env()  # CBEC_GROUP_COMMIT_LEADERS and the rest, as the real server takes them
+    settings.group_commit = os.environ.get("CBEC_BENCH_GROUP_COMMIT") == "1"
+    return create_app(Store(engine=engine), settings, api_keys=keys)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ class HttpResult:
     batch: int = 1
     #: requests sent in the peak phase (with batches, the last of each sender's is seldom full)
     peak_requests: int = 0
+    #: chunks a server worker may run at once (group commit on PostgreSQL: CBEC_GROUP_COMMIT_LEADERS)
+    leaders: int = 1
 
     @property
     def messages_per_request(self) -> float:
@@ -120,11 +123,11 @@ class HttpResult:
     def summary(self) -> str:
         """One line for the terminal."""
         return (
-            f"{self.database} over HTTP ({self.server_workers} server workers, "
-            f"up to {self.batch} message(s) a request, {self.messages_per_request:.1f} on average): peak "
-            f"{self.lists_per_second:.1f} lists/s, {self.files_per_second:.0f} documents/s; at half the peak "
-            f"({self.load_rate:.0f} messages/s) decision p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms; "
-            f"undecided {self.undecided}, errors {self.errors}; "
+            f"{self.database} over HTTP ({self.server_workers} server workers × {self.leaders} chunk(s) at "
+            f"once, up to {self.batch} message(s) a request, {self.messages_per_request:.1f} on average): "
+            f"peak {self.lists_per_second:.1f} lists/s, {self.files_per_second:.0f} documents/s; at half the "
+            f"peak ({self.load_rate:.0f} messages/s) decision p50 {self.p50_ms:.1f} ms, p99 "
+            f"{self.p99_ms:.1f} ms; undecided {self.undecided}, errors {self.errors}; "
             f"server peak RSS {self.server_peak_mb:.0f} MB; "
             f"peak-phase CPU: server {self.peak_server_cpu:.1f} s, database {self.peak_db_cpu:.1f} s, client "
             f"{self.peak_client_cpu:.1f} s → {self.files_per_server_cpu:.0f} messages per server CPU second"
@@ -480,6 +483,9 @@ def run_http_bench(
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
     peak, load, rate, cpu = result
+    from cbec.clearance.service import Settings
+
+    leaders = Settings.from_env().group_commit_leaders if group_commit and schema is not None else 1
     lists_sent = (peak.files + load.files) // 4
     return HttpResult(
         database=database,
@@ -502,6 +508,7 @@ def run_http_bench(
         peak_client_cpu=cpu[2],
         batch=batch,
         peak_requests=peak.requests,
+        leaders=leaders,
     )
 
 
@@ -589,7 +596,11 @@ def markdown(result: HttpResult) -> str:
         f"- Commit: {git_commit()}",
         f"- Method: `cbec bench --http`: N fault-free lists generated; uvicorn with {r.server_workers} "
         "worker processes serves `POST /api/v1/messages` over a fresh database"
-        + (" with group commit (`CBEC_GROUP_COMMIT=1`)" if r.group_commit else ", one transaction a message")
+        + (
+            f" with group commit (`CBEC_GROUP_COMMIT=1`, up to {r.leaders} chunk(s) at once a worker)"
+            if r.group_commit
+            else ", one transaction a message"
+        )
         + f"; a separate client process (h11 over asyncio, {r.concurrency} requests in flight; "
         + (
             "one message a request; a trade's four documents one after another"
