@@ -1031,8 +1031,7 @@ def _preload(
             }
             stock.watch(session)
     documents = sum(len(m.documents) for m, _moment in messages if m.code in KINDS)
-    index.ids = {"messages": _allocate(session, "messages", len(messages))}
-    index.ids["documents"] = _allocate(session, "documents", documents)
+    index.ids = _allocate(session, {"messages": len(messages), "documents": documents})
     session.info[unit.INDEX] = index
 
 
@@ -1162,31 +1161,41 @@ def _recall_companions(session: Session, index: unit.ChunkIndex) -> None:
             unit.remember(session, message_id, load_message(raw))
 
 
-def _allocate(session: Session, table: str, count: int) -> list[int]:
-    """`count` ids for new rows of `table`, handed out lowest first (`list.pop` from the end).
+def _allocate(session: Session, counts: dict[str, int]) -> dict[str, list[int]]:
+    """`counts[table]` ids for new rows of each table, handed out lowest first (`list.pop` from the end).
 
-    PostgreSQL: taken from the table's sequence in one statement (ids left unused are a gap, as a rolled-back
-    insert leaves one). SQLite: the ids it would give itself (max + 1 …): the chunk holds the write lock, so
-    nobody else inserts meanwhile."""
-    if count <= 0:
-        return []
+    PostgreSQL: taken from the tables' sequences in one statement (ids left unused are a gap, as a
+    rolled-back insert leaves one). SQLite: the ids it would give itself (max + 1 …): the chunk holds the
+    write lock, so nobody else inserts meanwhile."""
     from sqlalchemy import text as sql
 
-    if session.get_bind().dialect.name == "postgresql":
-        ids = session.scalars(_nextval(table), {"n": count}).all()
-        return sorted(ids, reverse=True)
-    if session.get_bind().dialect.name != "sqlite":
-        return []
+    wanted = {table: count for table, count in counts.items() if count > 0}
+    ids: dict[str, list[int]] = {table: [] for table in counts}
+    dialect = session.get_bind().dialect.name
+    if not wanted or dialect not in ("postgresql", "sqlite"):
+        return ids
+    if dialect == "postgresql":
+        for table, value in session.execute(_nextval(tuple(wanted)), wanted):
+            ids[table].append(value)
+        return {table: sorted(found, reverse=True) for table, found in ids.items()}
     session.flush()
-    top = session.scalar(sql(f"SELECT coalesce(max(id), 0) FROM {table}")) or 0
-    return list(range(top + count, top, -1))
+    for table, count in wanted.items():
+        top = session.scalar(sql(f"SELECT coalesce(max(id), 0) FROM {table}")) or 0
+        ids[table] = list(range(top + count, top, -1))
+    return ids
 
 
 @functools.cache
-def _nextval(table: str) -> Any:
+def _nextval(tables: tuple[str, ...]) -> Any:
+    """One statement for the next ids of several tables: (table, id) rows, `:<table>` of each."""
     from sqlalchemy import text as sql
 
-    return sql(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)")
+    return sql(
+        " UNION ALL ".join(
+            f"SELECT '{t}', nextval(pg_get_serial_sequence('{t}', 'id')) FROM generate_series(1, :{t})"
+            for t in tables
+        )
+    )
 
 
 def keep_notice(
