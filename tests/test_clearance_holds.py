@@ -89,7 +89,7 @@ def test_settings_from_the_environment() -> None:
     assert settings.inspection_rate == 0.05
     assert settings.certified_platforms == frozenset({"110196000A", "3101960001"})
     assert settings.signatures == "enforce"
-    assert settings.group_commit_leaders == 3 and Settings.from_env({}).group_commit_leaders == 2
+    assert settings.group_commit_leaders == 3 and Settings.from_env({}).group_commit_leaders == 1
     for bad in (
         {"CBEC_INSPECTION_RATE": "2"},
         {"CBEC_INSPECTION_RATE": "x"},
