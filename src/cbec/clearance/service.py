@@ -988,13 +988,14 @@ def _preload(
                 asks.messages, bulk.pairs_values(dialect, sorted(index.covered_messages))
             )
         }
+    questions = [
+        (asks.by_key, index.covered_keys),
+        (asks.by_order, index.covered_orders),
+        (asks.by_waybill, index.covered_waybills),
+    ]
     seen: set[int] = set()
-    _add_documents(
-        session,
-        index,
-        {"key": index.covered_keys, "order": index.covered_orders, "waybill": index.covered_waybills},
-        seen,
-    )
+    for query, pairs in questions:
+        _add_documents(session, index, query, pairs, seen)
     waiting = _waiting_lists(session, index, asks, seen)
     years = {moment.astimezone(CST).year for _message, moment in messages}
     for listing in waiting:  # a companion of the chunk may decide it: its buyer's ledger rows too
@@ -1041,6 +1042,9 @@ class _PreloadStatements:
     and keying a statement cost several times the CPU of running it, and a chunk asks up to eight)."""
 
     messages: Any
+    by_key: Any
+    by_order: Any
+    by_waybill: Any
     quota: Any
     #: PostgreSQL: the buyers' quota rows made if missing (SQLite: None; its chunk holds the write lock)
     quota_rows: Any
@@ -1053,6 +1057,16 @@ class _PreloadStatements:
 @functools.cache
 def _preload_statements(dialect: str) -> _PreloadStatements:
     from cbec.store.models import QuotaRow, StockRow
+
+    current = DocumentRow.current.is_(True)
+
+    def documents(first: Any, second: Any, kinds: Sequence[str] | None) -> Any:
+        query = (
+            select(DocumentRow)
+            .where(current, bulk.pairs_bound(dialect, first, second))
+            .options(defer(DocumentRow.body))  # decisions read the parsed message, not the stored JSON
+        )
+        return query.where(DocumentRow.kind.in_(kinds)) if kinds is not None else query
 
     quota = select(QuotaRow).where(bulk.pairs_bound(dialect, QuotaRow.buyer_key, QuotaRow.year))
     quota_rows = None
@@ -1067,6 +1081,9 @@ def _preload_statements(dialect: str) -> _PreloadStatements:
         messages=select(MessageRow.msg_type, MessageRow.guid).where(
             bulk.pairs_bound(dialect, MessageRow.msg_type, MessageRow.guid)
         ),
+        by_key=documents(DocumentRow.kind, DocumentRow.doc_key, None),
+        by_order=documents(DocumentRow.ebp_code, DocumentRow.order_no, unit.BY_ORDER),
+        by_waybill=documents(DocumentRow.logistics_code, DocumentRow.logistics_no, unit.BY_WAYBILL),
         quota=quota,
         quota_rows=quota_rows,
         stock=stock_rows,
@@ -1099,8 +1116,9 @@ def _waiting_lists(
         for row in waiting.values()
         if row.logistics_code is not None and row.logistics_no is not None
     } - index.covered_waybills
-    _add_documents(session, index, {"order": orders, "waybill": waybills}, seen)
+    _add_documents(session, index, asks.by_order, orders, seen)
     index.covered_orders |= orders
+    _add_documents(session, index, asks.by_waybill, waybills, seen)
     index.covered_waybills |= waybills
     # their message rows, which a decision answers for (id, sender), without a query (and flush) each
     ids = sorted({row.message_id for row in waiting.values()} - index.messages.keys())
@@ -1111,47 +1129,17 @@ def _waiting_lists(
 
 
 def _add_documents(
-    session: Session, index: unit.ChunkIndex, asks: dict[str, set[tuple[str, str]]], seen: set[int]
+    session: Session, index: unit.ChunkIndex, query: Any, pairs: set[tuple[str, str]], seen: set[int]
 ) -> None:
-    """Ask the preload's document questions (`_documents_by`: "key", "order", "waybill") for their pairs,
-    those with any together in one statement, and put every row found into `index`, each once (`seen`: the
-    ids already in it)."""
-    wanted = {name: sorted(pairs) for name, pairs in asks.items() if pairs}
-    if not wanted:
+    """Ask a preload question (`_PreloadStatements`) for `pairs` and put every row found into `index`,
+    each once (`seen`: the ids already in it)."""
+    if not pairs:
         return
     dialect = session.get_bind().dialect.name
-    values: dict[str, Any] = {}
-    for name, pairs in wanted.items():
-        values |= bulk.pairs_values(dialect, pairs, name)
-    for found in session.scalars(_documents_by(dialect, tuple(sorted(wanted))), values):
+    for found in session.scalars(query, bulk.pairs_values(dialect, sorted(pairs))):
         if found.id not in seen:
             seen.add(found.id)
             index.add(found)
-
-
-@functools.cache
-def _documents_by(dialect: str, questions: tuple[str, ...]) -> Any:
-    """The current documents with any of the pairs of `questions`, as one statement (a UNION ALL, so each
-    branch keeps its own index): "key" (kind, doc_key), "order" (ebpCode, orderNo of orders, payments and
-    lists), "waybill" (logisticsCode, logisticsNo of waybills and lists). The stored JSON is left out:
-    decisions read the parsed message."""
-    from sqlalchemy import union_all
-
-    columns = [c for c in DocumentRow.__table__.c if c.key != "body"]
-    keys = {
-        "key": (DocumentRow.kind, DocumentRow.doc_key, None),
-        "order": (DocumentRow.ebp_code, DocumentRow.order_no, unit.BY_ORDER),
-        "waybill": (DocumentRow.logistics_code, DocumentRow.logistics_no, unit.BY_WAYBILL),
-    }
-    branches = []
-    for name in questions:
-        first, second, kinds = keys[name]
-        branch = select(*columns).where(
-            DocumentRow.current.is_(True), bulk.pairs_bound(dialect, first, second, name)
-        )
-        branches.append(branch.where(DocumentRow.kind.in_(kinds)) if kinds is not None else branch)
-    query = branches[0] if len(branches) == 1 else union_all(*branches)
-    return select(DocumentRow).from_statement(query)
 
 
 def _recall_companions(session: Session, index: unit.ChunkIndex) -> None:
