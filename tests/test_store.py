@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import inspect, select, text
 
 from cbec.store.db import Store
 from cbec.store.migrate import current
@@ -139,49 +139,3 @@ def test_migration_0010_keeps_every_party_and_can_go_back(store: Store) -> None:
     assert "ix_receipts_message" not in receipts
     assert found.get_unique_constraints("receipts") == []
     assert not any(ix["unique"] for ix in found.get_indexes("receipts"))
-
-
-def test_bulk_writes_store_what_an_insert_would(store: Store) -> None:
-    """`bulk.insert_tables` stores each row as `session.execute(insert(...))` would (JSON, bytes, aware
-    times, NULLs), in order: small tables together in one pipeline, a larger one with COPY (PostgreSQL);
-    a row the database refuses fails the write and the transaction leaves nothing behind."""
-    import psycopg
-    from sqlalchemy.exc import DBAPIError
-
-    from cbec.store import bulk
-    from cbec.store.models import EventRow, ReceiptRow
-
-    at = datetime(2026, 11, 11, 3, 4, 5, tzinfo=UTC)
-    events = [{"event": f"e{n}", "status": None, "detail": {"n": n, "中": "文"}, "at": at} for n in range(3)]
-    many = bulk.PIPELINE_ROWS + 5
-    receipts = [
-        {
-            "receipt_type": "CEB622",
-            "guid": f"{n:036d}",
-            "return_status": "800",
-            "return_info": "放行",
-            "xml": b"<x>" + bytes([n % 256]) + b"</x>",
-            "recipient": None if n % 2 else "3301960001",
-            "created_at": at,
-        }
-        for n in range(many)
-    ]
-    with store.transaction() as session:
-        bulk.insert_tables(
-            session,
-            [(EventRow.__table__, events), (ReceiptRow.__table__, receipts), (EventRow.__table__, [])],
-        )
-    with store.transaction() as session:
-        got = session.scalars(select(EventRow).order_by(EventRow.id)).all()
-        assert [(e.event, e.status, e.detail, e.at) for e in got] == [
-            (e["event"], None, e["detail"], at) for e in events
-        ]
-        stored = session.scalars(select(ReceiptRow).order_by(ReceiptRow.id)).all()
-        assert [(r.guid, r.xml, r.recipient, r.return_info, r.created_at) for r in stored] == [
-            (r["guid"], r["xml"], r["recipient"], "放行", at) for r in receipts
-        ]
-    refused = [{"event": "late", "at": at}, {"event": "bad", "at": None}]  # at: NOT NULL
-    with pytest.raises((DBAPIError, psycopg.Error)), store.transaction() as session:  # psycopg's own: bulk
-        bulk.insert_tables(session, [(EventRow.__table__, refused)])  # writes through the driver
-    with store.transaction() as session:
-        assert session.scalar(select(func.count()).select_from(EventRow)) == len(events)

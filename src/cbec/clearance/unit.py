@@ -1,7 +1,7 @@
 """What one intake transaction keeps beside its session, so a chunk of messages costs fewer statements.
 
 * **Append-only rows** (events, receipts, item lines, quota entries, tax bills) are collected and written
-  together (`flush_rows`, `cbec.store.bulk.insert_tables`) instead of one ORM flush each. Nothing reads them
+  with one multi-row Core insert per table (`flush_rows`) instead of one ORM flush each. Nothing reads them
   back inside an intake except a replay (`_replay` reads receipts) and cancellations and returns (which read
   lines, events, quota entries and tax bills); those call `flush_rows` first, and the transaction flushes
   them before it commits. Insert order is kept, so ids still follow the order the rows were made in.
@@ -97,7 +97,8 @@ def flush_rows(session: Session) -> None:
     for table, values in rows:
         by_table.setdefault(table, []).append(values)
     rows.clear()
-    bulk.insert_tables(session, list(by_table.items()))
+    for table, batch in by_table.items():
+        bulk.insert_rows(session, table, batch)
 
 
 def flush_new(session: Session) -> None:
@@ -106,10 +107,8 @@ def flush_new(session: Session) -> None:
     chunk = index(session)
     if chunk is not None and session.new:
         pending = list(session.new)
-        # messages first: documents point to them
-        bulk.insert_new(
-            session, [o for model in (MessageRow, DocumentRow) for o in pending if type(o) is model]
-        )
+        for model in (MessageRow, DocumentRow):
+            bulk.insert_new(session, [o for o in pending if type(o) is model])
     session.flush()
 
 

@@ -11,16 +11,11 @@ normalized to UTC by `UtcDateTime`). SQLite's executemany is already a C loop: i
 `insert_new` does the same for new ORM objects that were given their primary key up front (ids allocated
 for a chunk): written with COPY, then registered as persistent exactly as a flush registers what it
 inserted, so later changes to them are ordinary UPDATEs and the unit of work never inserts them again.
-
-A COPY costs two round trips however few its rows, and a small chunk (an HTTP request's message or two)
-writes to eight tables. So the tables of one write with at most `PIPELINE_ROWS` rows each go together
-in one pipeline, one round trip for all of them; larger ones keep their COPY. The order of the tables is
-kept either way, so rows are written after the rows they point to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -54,125 +49,60 @@ def new_object(model: type[M], **values: Any) -> M:
     return obj
 
 
-#: a table with at most this many rows in a write goes in the pipeline with the other small ones
-PIPELINE_ROWS = 40
-
-Batch = tuple[Table, list[Column[Any]], list[list[Any]]]
-
-
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert `rows` (dicts by column key) into `table` in the order given."""
-    insert_tables(session, [(table, rows)])
-
-
-def insert_tables(session: Session, tables: Sequence[tuple[Table, Sequence[dict[str, Any]]]]) -> None:
-    """Insert each table's rows (dicts by column key), the tables in the order given, each table's rows in
-    theirs; on PostgreSQL with as few round trips as their sizes allow (`write`)."""
-    if session.get_bind().dialect.name != "postgresql":
-        for table, rows in tables:
-            if rows:
-                session.execute(insert(table), list(rows))
+    if not rows:
         return
-    batches: list[Batch] = []
-    for table, rows in tables:
-        if not rows:
-            continue
-        keys: dict[str, None] = {}
-        for row in rows:
-            keys.update(dict.fromkeys(row))
-        columns = [table.c[key] for key in keys]
-        fill = [_default(column) for column in columns]
-        batches.append(
-            (
-                table,
-                columns,
-                [[row.get(c.key, d) for c, d in zip(columns, fill, strict=True)] for row in rows],
-            )
-        )
-    write(session, batches)
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), list(rows))
+        return
+    keys: dict[str, None] = {}
+    for row in rows:
+        keys.update(dict.fromkeys(row))
+    columns = [table.c[key] for key in keys]
+    fill = [_default(column) for column in columns]
+    _copy(
+        session,
+        table,
+        columns,
+        ([row.get(c.key, d) for c, d in zip(columns, fill, strict=True)] for row in rows),
+    )
 
 
 def insert_new(session: Session, objects: Sequence[Any]) -> list[Any]:
-    """Write pending ORM objects that already carry their primary key, and make them persistent in
-    `session`: the mapped classes in the order they first appear (a table before the tables that point to
-    it), in one `write`. Returns the objects it did not take (no primary key yet): the caller leaves those
-    to the unit of work. On databases other than PostgreSQL nothing is taken."""
+    """Write pending ORM objects of one mapped class that already carry their primary key, and make them
+    persistent in `session`. Returns the objects it did not take (no primary key yet): the caller leaves
+    those to the unit of work. On databases other than PostgreSQL nothing is taken."""
     if not objects or session.get_bind().dialect.name != "postgresql":
         return list(objects)
-    by_class: dict[type, list[Any]] = {}
-    for obj in objects:
-        by_class.setdefault(type(obj), []).append(obj)
-    batches: list[Batch] = []
-    ready: list[Any] = []
-    for model, group in by_class.items():
-        table: Table = model.__table__  # type: ignore[attr-defined]
-        primary = [c.key for c in table.primary_key.columns]
-        taken = [o for o in group if all(getattr(o, key) is not None for key in primary)]
-        if not taken:
-            continue
-        columns = list(table.columns)
-        for column in columns:  # what the unit of work would have filled in: the scalar default, else NULL
-            default = _default(column)  # (every column set, so none is left expired after the attach below)
-            for obj in taken:
-                if column.key not in obj.__dict__:
-                    setattr(obj, column.key, default)
-        batches.append((table, columns, [[obj.__dict__.get(c.key) for c in columns] for obj in taken]))
-        ready.extend(taken)
+    table: Table = type(objects[0]).__table__
+    primary = [c.key for c in table.primary_key.columns]
+    ready = [o for o in objects if all(getattr(o, key) is not None for key in primary)]
     if not ready:
         return list(objects)
-    write(session, batches)
+    columns = list(table.columns)
+    for column in columns:  # what the unit of work would have filled in: the scalar default, else NULL
+        default = _default(column)  # (every column set, so none is left expired after the attach below)
+        for obj in ready:
+            if column.key not in obj.__dict__:
+                setattr(obj, column.key, default)
+    _copy(session, table, columns, ([obj.__dict__.get(c.key) for c in columns] for obj in ready))
     # what a flush does after its INSERT: identity keys set, attribute state committed, the rows moved from
     # the session's new objects to its identity map and kept for a rollback to undo
     session._register_persistent({inspect(obj) for obj in ready})
-    done = {id(o) for o in ready}
-    return [o for o in objects if id(o) not in done]
+    taken = {id(o) for o in ready}
+    return [o for o in objects if id(o) not in taken]
 
 
-def write(session: Session, batches: Sequence[Batch]) -> None:
-    """Write (table, columns, rows) batches in their order on PostgreSQL: consecutive batches of at most
-    `PIPELINE_ROWS` rows as INSERTs in one pipeline (one round trip), larger ones with COPY."""
+def _copy(session: Session, table: Table, columns: list[Column[Any]], values: Any) -> None:
     dialect = session.get_bind().dialect
+    processors: list[Processor] = [c.type._cached_bind_processor(dialect) for c in columns]
+    names = ", ".join(f'"{c.name}"' for c in columns)
     driver = session.connection().connection.driver_connection
     assert driver is not None
-    small: list[Batch] = []
-    for batch in batches:
-        if len(batch[2]) <= PIPELINE_ROWS:
-            small.append(batch)
-            continue
-        _pipeline(driver, dialect, small)
-        small = []
-        _copy(driver, dialect, *batch)
-    _pipeline(driver, dialect, small)
-
-
-def _processed(dialect: Any, columns: list[Column[Any]], rows: list[list[Any]]) -> Iterator[list[Any]]:
-    """Each row's values through its column's bind processor, as the ORM would send them."""
-    processors: list[Processor] = [c.type._cached_bind_processor(dialect) for c in columns]
-    for row in rows:
-        yield [v if p is None else p(v) for p, v in zip(processors, row, strict=True)]
-
-
-def _names(columns: list[Column[Any]]) -> str:
-    return ", ".join(f'"{c.name}"' for c in columns)
-
-
-def _pipeline(driver: Any, dialect: Any, batches: list[Batch]) -> None:
-    if not batches:
-        return
-    with driver.pipeline(), driver.cursor() as cursor:
-        for table, columns, rows in batches:
-            marks = ", ".join(["%s"] * len(columns))
-            sql = f'INSERT INTO "{table.name}" ({_names(columns)}) VALUES ({marks})'
-            cursor.executemany(sql, list(_processed(dialect, columns, rows)))
-
-
-def _copy(driver: Any, dialect: Any, table: Table, columns: list[Column[Any]], rows: list[list[Any]]) -> None:
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f'COPY "{table.name}" ({_names(columns)}) FROM STDIN') as copy,
-    ):
-        for row in _processed(dialect, columns, rows):
-            copy.write_row(row)
+    with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in values:
+            copy.write_row([v if p is None else p(v) for p, v in zip(processors, row, strict=True)])
 
 
 def _default(column: Column[Any]) -> Any:
