@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,9 @@ def test_bench_runs_end_to_end_on_sqlite() -> None:
     assert result.decided == 12  # every list reached a decision
     assert result.seconds > 0 and 0 < result.p50_ms <= result.p99_ms
     section = markdown([result])
-    assert "| sqlite | 1 | 1 | 12 | 48 |" in section and "Commit:" in section and "Method:" in section
+    assert "| sqlite | 1 | 1 | 12 | 48 |" in section and "Method:" in section
+    assert result.commit and f"- Commit: {result.commit}\n" in section  # read when the run started
+    assert "- Commit: abc1234\n" in markdown([replace(result, commit="abc1234")])
 
 
 def test_bench_in_chunks_decides_every_list() -> None:

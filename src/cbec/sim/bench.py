@@ -61,6 +61,8 @@ class BenchResult:
     total_peak_mb: float = 0.0
     #: how the chunks went (`Engine.chunk_stats` of every intake process added up)
     chunk_stats: dict[str, int] = field(default_factory=dict)
+    #: the commit the run started on (`git_commit`), read before the run: a long run may outlive it
+    commit: str = ""
 
     def chunks_line(self) -> str:
         """How the chunks went, for the terminal and BENCHMARKS.md (empty for one message a transaction)."""
@@ -426,6 +428,7 @@ def run_bench(
     ground truth; kept). `timeline`: a file the run is sampled into every minute."""
     if workers > 1 and database != "postgresql":
         raise ValueError("several workers need PostgreSQL (SQLite serializes writers)")
+    commit = git_commit()
     with tempfile.TemporaryDirectory(prefix="cbec-bench-") as tmp:
         folder = Path(tmp)
         the_set = source if source is not None else folder / "set"
@@ -471,6 +474,7 @@ def run_bench(
         tally.db_cpu,
         tally.total_mb,
         dict(tally.chunk_stats),
+        commit,
     )
 
 
@@ -515,8 +519,9 @@ def machine() -> str:
 
 
 def markdown(results: list[BenchResult]) -> str:
-    """A BENCHMARKS.md section for the results, with machine, date, commit and method."""
-    commit = git_commit()
+    """A BENCHMARKS.md section for the results, with machine, date, commit and method: the commit the runs
+    started on, or (when they did not record one) the one checked out now."""
+    commit = next((r.commit for r in results if r.commit), "") or git_commit()
 
     lines = [
         "",
