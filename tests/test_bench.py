@@ -56,6 +56,15 @@ def test_bench_with_two_workers_on_postgresql_decides_every_list() -> None:
     assert "| postgresql | 20 | 2 | 30 | 120 |" in markdown([result])
 
 
+def test_http_bench_refuses_a_bad_setting_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cbec.clearance.service import ClearanceError
+
+    monkeypatch.setenv("CBEC_GROUP_COMMIT_LEADERS", "0")
+    with pytest.raises(ClearanceError) as caught:
+        run_http_bench(20, "postgresql", seed=8, server_workers=1, concurrency=4)
+    assert caught.value.code == "CBEC-0402" and "CBEC_GROUP_COMMIT_LEADERS" in caught.value.en
+
+
 def test_http_bench_serves_a_set_and_times_decisions() -> None:
     result = run_http_bench(20, "sqlite", seed=8, server_workers=1, concurrency=4)
     assert result.errors == 0 and result.undecided == 0

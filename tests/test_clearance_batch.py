@@ -288,7 +288,7 @@ def test_group_commit_answers_each_thread_as_one_by_one_would(
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(trade, by_trade.values()))
         assert max(sizes) > 1  # chunks did form
-        assert running[1] == 1 if postgres is None else 2 <= running[1] <= 3, running
+        assert (running[1] == 1) if postgres is None else (2 <= running[1] <= 3), running
         assert set(got) == set(expected)
         for name, answer in expected.items():
             if isinstance(answer, Exception):

@@ -413,10 +413,13 @@ def run_http_bench(
 ) -> HttpResult:
     """Generate `lists` fault-free lists, serve a fresh database over HTTP, run the two phases, sending
     one message a request or (`batch` > 1) each sender's messages in batches of `batch`."""
+    from cbec.clearance.service import Settings
     from cbec.sim.bench import _generate, _store, iter_message_files
     from cbec.sim.check import load_reference
     from cbec.sim.output import MESSAGES, REFERENCE
 
+    # the server takes the CBEC_* settings: a bad one is refused here, with its message, before any work
+    leaders = Settings.from_env().group_commit_leaders if group_commit and database == "postgresql" else 1
     with tempfile.TemporaryDirectory(prefix="cbec-http-bench-") as tmp:
         folder = Path(tmp)
         _generate(lists, seed, folder / "set")
@@ -483,9 +486,6 @@ def run_http_bench(
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
     peak, load, rate, cpu = result
-    from cbec.clearance.service import Settings
-
-    leaders = Settings.from_env().group_commit_leaders if group_commit and schema is not None else 1
     lists_sent = (peak.files + load.files) // 4
     return HttpResult(
         database=database,
