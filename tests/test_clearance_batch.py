@@ -315,3 +315,51 @@ def test_the_parsed_message_cache_is_bounded() -> None:
     message = order_311(1)
     cache.update({n: message for n in range(5)})
     assert len(cache) == 3 and cache.get(0) is None and cache.get(4) is message
+
+
+def test_the_preload_probes_its_document_indexes_without_statistics() -> None:
+    """The chunk's document questions (by business key, by order, by waybill) are planned to probe their
+    index key by key on PostgreSQL even when the documents table has never been analyzed (autovacuum off
+    or behind). With the kind outside the keys, the planner guessed `kind IN (…)` selective and read every
+    order, payment and list of the table for each chunk: the database's CPU grew with the table."""
+    from sqlalchemy import text
+
+    from cbec.clearance import service
+    from cbec.store import bulk
+    from store_fixtures import pg_store
+
+    expected = {
+        "by_key": "ix_documents_key",
+        "by_order": "ix_documents_order",
+        "by_waybill": "ix_documents_logistics",
+    }
+    for store in pg_store():
+        with store.transaction() as session:
+            session.execute(text(_ONE_MESSAGE))
+            session.execute(
+                text(_DOCUMENTS)
+            )  # 20,000 current documents of a real size (1.5 KB), a quarter of each kind, no ANALYZE
+        asks = service._preload_statements("postgresql")
+        pairs = {("E" + str(i % 50), "O" + str(i // 4)) for i in range(1, 20000, 801)}  # a chunk's 25
+        for name, index in expected.items():
+            question = getattr(asks, name)
+            with store.engine.connect() as conn:
+                compiled = question.statement.compile(dialect=conn.dialect)
+                params = compiled.construct_params(bulk.keys_values("postgresql", question.keys(pairs)))
+                plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled.string}", params).scalars())
+            assert f"Index Scan using {index} on documents" in plan, plan
+            assert "Seq Scan on documents" not in plan and "Bitmap Heap Scan on documents" not in plan, plan
+
+
+_ONE_MESSAGE = (
+    "INSERT INTO messages (id, guid, msg_type, sha256, size, raw, received_at, signature, outcome) "
+    "VALUES (1, 'g', 'CEB311', '', 1, 'x', now(), 'none', 'accepted')"
+)
+_DOCUMENTS = (
+    "INSERT INTO documents (kind, doc_key, version, current, message_id, position, head_guid, status, "
+    "ebp_code, order_no, logistics_code, logistics_no, body, created_at, updated_at) "
+    "SELECT (ARRAY['order','payment','waybill','list'])[1 + i % 4], 'K' || i, 1, true, 1, 1, 'h', "
+    "'accepted', 'E' || i % 50, 'O' || i / 4, 'L' || i % 7, 'W' || i / 4, "
+    "json_build_object('pad', repeat('x', 1400)), now(), now() "
+    "FROM generate_series(1, 20000) AS i"
+)

@@ -65,8 +65,8 @@ def test_migrations_match_the_models(store: Store) -> None:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
 
-def test_pairs_bound_selects_what_pairs_in_selects(store: Store) -> None:
-    """A statement built once with `bulk.pairs_bound` and run with `bulk.pairs_values` finds exactly the rows
+def test_keys_bound_selects_what_pairs_in_selects(store: Store) -> None:
+    """A statement built once with `bulk.keys_bound` and run with `bulk.keys_values` finds exactly the rows
     the statement built each time with `bulk.pairs_in` finds: text and integer columns, on either database."""
     from cbec.store import bulk
     from cbec.store.models import QuotaRow
@@ -82,14 +82,14 @@ def test_pairs_bound_selects_what_pairs_in_selects(store: Store) -> None:
             bulk.pairs_in(session, QuotaRow.buyer_key, QuotaRow.year, wanted)
         )
         bound = select(QuotaRow.buyer_key, QuotaRow.year).where(
-            bulk.pairs_bound(dialect, QuotaRow.buyer_key, QuotaRow.year)
+            bulk.keys_bound(dialect, (QuotaRow.buyer_key, QuotaRow.year))
         )
         expected = sorted(tuple(row) for row in session.execute(built))
         assert expected == [("B0", 2024), ("B1", 2025), ("B2", 2025)]
-        found = session.execute(bound, bulk.pairs_values(dialect, wanted))
+        found = session.execute(bound, bulk.keys_values(dialect, wanted))
         assert sorted(tuple(r) for r in found) == expected
         one = [("B1", 2025)]
-        assert [tuple(r) for r in session.execute(bound, bulk.pairs_values(dialect, one))] == one  # run again
+        assert [tuple(r) for r in session.execute(bound, bulk.keys_values(dialect, one))] == one  # run again
 
 
 def test_migration_0010_keeps_every_party_and_can_go_back(store: Store) -> None:

@@ -210,7 +210,7 @@ class _Admission:
         if keys:
             lookups.stored = dict.fromkeys(keys)
             query = _stored_bodies(dialect)
-            for kind_name, doc_key, body in session.execute(query, bulk.pairs_values(dialect, sorted(keys))):
+            for kind_name, doc_key, body in session.execute(query, bulk.keys_values(dialect, sorted(keys))):
                 if lookups.stored[(kind_name, doc_key)] is None:  # the first found, as `.first()` takes it
                     lookups.stored[(kind_name, doc_key)] = body
         if invt_nos:
@@ -233,7 +233,7 @@ _LIST_BODIES = select(DocumentRow.invt_no, DocumentRow.body).where(
 @functools.cache
 def _stored_bodies(dialect: str) -> Any:
     return select(DocumentRow.kind, DocumentRow.doc_key, DocumentRow.body).where(
-        DocumentRow.current.is_(True), bulk.pairs_bound(dialect, DocumentRow.kind, DocumentRow.doc_key)
+        DocumentRow.current.is_(True), bulk.keys_bound(dialect, (DocumentRow.kind, DocumentRow.doc_key))
     )
 
 

@@ -985,7 +985,7 @@ def _preload(
         index.known_messages = {
             (t, g)
             for t, g in session.execute(
-                asks.messages, bulk.pairs_values(dialect, sorted(index.covered_messages))
+                asks.messages, bulk.keys_values(dialect, sorted(index.covered_messages))
             )
         }
     questions = [
@@ -994,8 +994,8 @@ def _preload(
         (asks.by_waybill, index.covered_waybills),
     ]
     seen: set[int] = set()
-    for query, pairs in questions:
-        _add_documents(session, index, query, pairs, seen)
+    for question, pairs in questions:
+        _add_documents(session, index, question, pairs, seen)
     waiting = _waiting_lists(session, index, asks, seen)
     years = {moment.astimezone(CST).year for _message, moment in messages}
     for listing in waiting:  # a companion of the chunk may decide it: its buyer's ledger rows too
@@ -1016,14 +1016,14 @@ def _preload(
                     for k, y in buyers
                 ],
             )
-        for ledger in session.scalars(asks.quota, bulk.pairs_values(dialect, buyers)):
+        for ledger in session.scalars(asks.quota, bulk.keys_values(dialect, buyers)):
             index.quota[(ledger.buyer_key, ledger.year)] = ledger
         index.quota_missing = {pair for pair in buyers if pair not in index.quota}
     if bonded:  # bonded stock rows (after the quota rows, as a decision takes them)
         items = sorted(bonded)
         postgres = dialect == "postgresql"
         held_rows = asks.stock_locked if postgres and lock_stock else asks.stock
-        for held in session.scalars(held_rows, bulk.pairs_values(dialect, items)):
+        for held in session.scalars(held_rows, bulk.keys_values(dialect, items)):
             index.stock[(held.ems_no, held.item_record_no)] = held
         index.stock_missing = {pair for pair in items if pair not in index.stock}
         if postgres and not lock_stock:
@@ -1037,14 +1037,30 @@ def _preload(
 
 
 @dataclass(frozen=True)
+class _Question:
+    """A preload question about documents: its statement, and the kinds each of its keys is asked for
+    (none: the key carries its kind)."""
+
+    statement: Any
+    kinds: tuple[str, ...] = ()
+
+    def keys(self, pairs: set[tuple[str, str]]) -> list[tuple[str, ...]]:
+        if not self.kinds:
+            return sorted(pairs)
+        return [(kind, *pair) for pair in sorted(pairs) for kind in self.kinds]
+
+
+@dataclass(frozen=True)
 class _PreloadStatements:
     """The questions of `_preload`, built once per dialect and run with their keys as parameters (building
     and keying a statement cost several times the CPU of running it, and a chunk asks up to eight)."""
 
     messages: Any
-    by_key: Any
-    by_order: Any
-    by_waybill: Any
+    #: current documents by (kind, business key)
+    by_key: _Question
+    #: … by (ebpCode, orderNo) and by (logisticsCode, logisticsNo), of the kinds that carry them
+    by_order: _Question
+    by_waybill: _Question
     quota: Any
     #: PostgreSQL: the buyers' quota rows made if missing (SQLite: None; its chunk holds the write lock)
     quota_rows: Any
@@ -1060,15 +1076,18 @@ def _preload_statements(dialect: str) -> _PreloadStatements:
 
     current = DocumentRow.current.is_(True)
 
-    def documents(first: Any, second: Any, kinds: Sequence[str] | None) -> Any:
+    def documents(*columns: Any, kinds: tuple[str, ...] = ()) -> _Question:
+        """Current documents by (kind, *columns): each key names every column of its index, the kind
+        included (one key for each of `kinds` when given), so the index is probed key by key whatever the
+        table's statistics (`bulk.keys_bound`)."""
         query = (
             select(DocumentRow)
-            .where(current, bulk.pairs_bound(dialect, first, second))
+            .where(current, bulk.keys_bound(dialect, (DocumentRow.kind, *columns)))
             .options(defer(DocumentRow.body))  # decisions read the parsed message, not the stored JSON
         )
-        return query.where(DocumentRow.kind.in_(kinds)) if kinds is not None else query
+        return _Question(query, kinds)
 
-    quota = select(QuotaRow).where(bulk.pairs_bound(dialect, QuotaRow.buyer_key, QuotaRow.year))
+    quota = select(QuotaRow).where(bulk.keys_bound(dialect, (QuotaRow.buyer_key, QuotaRow.year)))
     quota_rows = None
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -1076,14 +1095,14 @@ def _preload_statements(dialect: str) -> _PreloadStatements:
         quota_rows = insert(QuotaRow).on_conflict_do_nothing()
         quota = quota.order_by(QuotaRow.buyer_key, QuotaRow.year).with_for_update()
     # SQLite: the write lock taken at BEGIN IMMEDIATE already serializes the chunk
-    stock_rows = select(StockRow).where(bulk.pairs_bound(dialect, StockRow.ems_no, StockRow.item_record_no))
+    stock_rows = select(StockRow).where(bulk.keys_bound(dialect, (StockRow.ems_no, StockRow.item_record_no)))
     return _PreloadStatements(
         messages=select(MessageRow.msg_type, MessageRow.guid).where(
-            bulk.pairs_bound(dialect, MessageRow.msg_type, MessageRow.guid)
+            bulk.keys_bound(dialect, (MessageRow.msg_type, MessageRow.guid))
         ),
-        by_key=documents(DocumentRow.kind, DocumentRow.doc_key, None),
-        by_order=documents(DocumentRow.ebp_code, DocumentRow.order_no, unit.BY_ORDER),
-        by_waybill=documents(DocumentRow.logistics_code, DocumentRow.logistics_no, unit.BY_WAYBILL),
+        by_key=documents(DocumentRow.doc_key),
+        by_order=documents(DocumentRow.ebp_code, DocumentRow.order_no, kinds=unit.BY_ORDER),
+        by_waybill=documents(DocumentRow.logistics_code, DocumentRow.logistics_no, kinds=unit.BY_WAYBILL),
         quota=quota,
         quota_rows=quota_rows,
         stock=stock_rows,
@@ -1129,14 +1148,14 @@ def _waiting_lists(
 
 
 def _add_documents(
-    session: Session, index: unit.ChunkIndex, query: Any, pairs: set[tuple[str, str]], seen: set[int]
+    session: Session, index: unit.ChunkIndex, question: _Question, pairs: set[tuple[str, str]], seen: set[int]
 ) -> None:
     """Ask a preload question (`_PreloadStatements`) for `pairs` and put every row found into `index`,
     each once (`seen`: the ids already in it)."""
     if not pairs:
         return
     dialect = session.get_bind().dialect.name
-    for found in session.scalars(query, bulk.pairs_values(dialect, sorted(pairs))):
+    for found in session.scalars(question.statement, bulk.keys_values(dialect, question.keys(pairs))):
         if found.id not in seen:
             seen.add(found.id)
             index.add(found)

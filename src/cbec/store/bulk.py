@@ -133,23 +133,31 @@ def pairs_in(
     return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
 
 
-def pairs_bound(dialect: str, first: Any, second: Any, name: str = "pairs") -> ColumnElement[bool]:
-    """`pairs_in` with the pairs left to execution, for a statement built once and run many times (on
-    `dialect`): building a statement and computing its cache key cost several times the CPU of running it.
-    Run it with `pairs_values(dialect, pairs, name)` as (part of) its parameters; never with no pairs."""
+def keys_bound(dialect: str, columns: Sequence[Any], name: str = "keys") -> ColumnElement[bool]:
+    """``(columns…) IN keys`` with the keys left to execution, for a statement built once and run many
+    times (on `dialect`): building a statement and computing its cache key cost several times the CPU of
+    running it. Run it with `keys_values(dialect, keys, name)` as (part of) its parameters; never with no
+    keys. On PostgreSQL the keys are a semi-join against ``unnest`` of one array a column (see
+    `pairs_in`); a key that names every column of an index lets the planner probe that index for each key
+    even when the table has no statistics (never analyzed), where a condition left outside the keys
+    (``kind IN (…)``, say) is guessed to be selective and can be chosen to scan with instead."""
     if dialect != "postgresql":
-        return tuple_(first, second).in_(bindparam(name, expanding=True))
-    types = [ARRAY(Integer) if isinstance(c.type, Integer) else ARRAY(Text) for c in (first, second)]
-    keys = (
-        func.unnest(bindparam(f"{name}_a", type_=types[0]), bindparam(f"{name}_b", type_=types[1]))
-        .table_valued("a", "b")
-        .render_derived()
-    )
-    return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
+        return tuple_(*columns).in_(bindparam(name, expanding=True))
+    labels = _labels(len(columns))
+    arrays = [
+        bindparam(f"{name}_{label}", type_=ARRAY(Integer) if isinstance(c.type, Integer) else ARRAY(Text))
+        for label, c in zip(labels, columns, strict=True)
+    ]
+    keys = func.unnest(*arrays).table_valued(*labels).render_derived()
+    return tuple_(*columns).in_(select(*(keys.c[label] for label in labels)))
 
 
-def pairs_values(dialect: str, pairs: Sequence[tuple[Any, Any]], name: str = "pairs") -> dict[str, Any]:
-    """The parameters of a `pairs_bound` condition for `pairs` (non-empty)."""
+def keys_values(dialect: str, keys: Sequence[tuple[Any, ...]], name: str = "keys") -> dict[str, Any]:
+    """The parameters of a `keys_bound` condition for `keys` (non-empty, all of the condition's arity)."""
     if dialect != "postgresql":
-        return {name: list(pairs)}
-    return {f"{name}_a": [p[0] for p in pairs], f"{name}_b": [p[1] for p in pairs]}
+        return {name: list(keys)}
+    return {f"{name}_{label}": [k[i] for k in keys] for i, label in enumerate(_labels(len(keys[0])))}
+
+
+def _labels(n: int) -> list[str]:
+    return [chr(ord("a") + i) for i in range(n)]
