@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, text
 from cbec.clearance.service import Engine, IngestResult, Intake, Settings
 from cbec.runtime import tune_gc
 from cbec.sim.check import SUFFIXES, FileOutcome, arrival_time, load_reference
-from cbec.sim.latency import Latencies
+from cbec.sim.latency import Latencies, decides
 from cbec.sim.output import EXPECTED, MESSAGES, write_set
 from cbec.sim.procstat import cpu_seconds
 from cbec.sim.timeline import Timeline
@@ -153,11 +153,8 @@ def _write(lists: int, seed: int, target: Path) -> None:
 
 
 #: what the ingest call (or chunk) that decided a list answers with
-_DECISIONS = ("800", "100", "300", "500")
-
-
 def _decided(result: IngestResult) -> int:
-    return sum(1 for a in result.answers if a.receipt_type == "CEB622" and a.status in _DECISIONS)
+    return sum(1 for a in result.answers if decides(a.receipt_type, a.status))
 
 
 @dataclass

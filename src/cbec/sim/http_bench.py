@@ -35,11 +35,10 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
-from cbec.sim.latency import Latencies
+from cbec.sim.latency import Latencies, decides
 from cbec.sim.procstat import backend_pids, children, cpu_seconds, memory_mb
 
 _COP = re.compile(rb"copCode>([^<]*)<")
-_DECISIONS = ("800", "100", "300", "500")
 
 
 def server() -> FastAPI:
@@ -391,7 +390,7 @@ _BOUNDARY = b"cbec-bench-boundary-7f3a"
 
 def _decisions(receipts: list[dict[str, Any]]) -> int:
     """How many lists an answer's receipts decide (a CEB622 carrying 800, 100, 300 or 500)."""
-    return sum(1 for a in receipts if a["type"] == "CEB622" and a["status"] in _DECISIONS)
+    return sum(1 for a in receipts if decides(a["type"], a["status"]))
 
 
 def _key(data: bytes) -> str:

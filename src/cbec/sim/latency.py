@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from array import array
 
+#: the list receipt statuses (CEB622) that decide a list: released, rejected, manual review, inspection
+DECISIONS = frozenset({"800", "100", "300", "500"})
+
+
+def decides(receipt_type: str, status: str) -> bool:
+    """Whether a receipt is a decision on a list, the moment its latency is taken."""
+    return receipt_type == "CEB622" and status in DECISIONS
+
 
 class Latencies:
     """Weighted latency samples (seconds, how many decisions waited that long) and their percentiles."""
