@@ -37,6 +37,7 @@ def test_bench_runs_end_to_end_on_sqlite() -> None:
     assert "| sqlite | 1 | 1 | 12 | 48 |" in section and "Method:" in section
     assert result.commit and f"- Commit: {result.commit}\n" in section  # read when the run started
     assert "- Commit: abc1234\n" in markdown([replace(result, commit="abc1234")])
+    assert result.server == "" and "Database server" not in section
 
 
 def test_bench_in_chunks_decides_every_list() -> None:
@@ -54,6 +55,9 @@ def test_bench_with_two_workers_on_postgresql_decides_every_list() -> None:
     assert result.total_peak_mb > result.peak_mb > 0  # the router and two workers, added up
     assert result.chunk_stats.get("chunks", 0) >= 2 and not result.chunk_stats.get("fallbacks")
     assert "| postgresql | 20 | 2 | 30 | 120 |" in markdown([result])
+    # the server's settings are recorded beside the numbers
+    assert result.server.startswith("PostgreSQL ") and "autovacuum " in result.server
+    assert f"- Database server: {result.server}\n" in markdown([result])
 
 
 def test_http_bench_refuses_a_bad_setting_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,6 +88,8 @@ def test_http_bench_in_batches_decides_every_list() -> None:
     assert result.peak_lists + result.load_lists == 24 and 0 < result.p50_ms <= result.p99_ms
     assert 1 < result.messages_per_request <= 10
     assert "| postgresql | 10 / " in http_markdown(result) and "batches of 10" in http_markdown(result)
+    assert result.server.startswith("PostgreSQL ")
+    assert f"- Database server: {result.server}\n" in http_markdown(result)
 
 
 def test_latencies_weighted_percentiles_match_one_sample_a_decision() -> None:

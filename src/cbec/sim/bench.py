@@ -33,7 +33,7 @@ from cbec.runtime import tune_gc
 from cbec.sim.check import SUFFIXES, FileOutcome, arrival_time, load_reference
 from cbec.sim.latency import Latencies, decides
 from cbec.sim.output import EXPECTED, MESSAGES, write_set
-from cbec.sim.procstat import cpu_seconds
+from cbec.sim.procstat import cpu_seconds, server_settings
 from cbec.sim.timeline import Timeline
 from cbec.sim.traffic import SimConfig
 from cbec.store.db import Store, make_engine
@@ -63,6 +63,8 @@ class BenchResult:
     chunk_stats: dict[str, int] = field(default_factory=dict)
     #: the commit the run started on (`git_commit`), read before the run: a long run may outlive it
     commit: str = ""
+    #: PostgreSQL: the server's version and settings (`procstat.server_settings`), read before the run
+    server: str = ""
 
     def chunks_line(self) -> str:
         """How the chunks went, for the terminal and BENCHMARKS.md (empty for one message a transaction)."""
@@ -435,6 +437,7 @@ def run_bench(
             lists = count_lists(source)
         store, schema = _store(database, folder, pg_url)
         url = pg_url if schema is not None else f"sqlite:///{folder / 'bench.db'}"
+        server = server_settings(pg_url) if schema is not None else ""
         try:
             load_reference(store, the_set)
             paths = iter_message_files(the_set / MESSAGES)
@@ -472,6 +475,7 @@ def run_bench(
         tally.total_mb,
         dict(tally.chunk_stats),
         commit,
+        server,
     )
 
 
@@ -526,6 +530,7 @@ def markdown(results: list[BenchResult]) -> str:
         "",
         f"- Machine: {machine()}; the database on the same machine",
         f"- Commit: {commit}",
+        *sorted({f"- Database server: {r.server}" for r in results if r.server}),
         "- Method: `cbec bench`: `cbec simulate` makes N fault-free lists (order, payment, waybill, list "
         "each) in a child process; then the files are ingested in arrival order (streamed folder by folder) "
         "into a fresh database (SQLite file / new PostgreSQL schema), receipts and tax bills written to the "

@@ -36,7 +36,7 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
 from cbec.sim.latency import Latencies, decides
-from cbec.sim.procstat import backend_pids, children, cpu_seconds, memory_mb
+from cbec.sim.procstat import backend_pids, children, cpu_seconds, memory_mb, server_settings
 
 _COP = re.compile(rb"copCode>([^<]*)<")
 
@@ -101,6 +101,8 @@ class HttpResult:
     peak_requests: int = 0
     #: chunks a server worker may run at once (group commit on PostgreSQL: CBEC_GROUP_COMMIT_LEADERS)
     leaders: int = 1
+    #: PostgreSQL: the server's version and settings (`procstat.server_settings`), read before the run
+    server: str = ""
 
     @property
     def messages_per_request(self) -> float:
@@ -424,6 +426,7 @@ def run_http_bench(
         _generate(lists, seed, folder / "set")
         store, schema = _store(database, folder, pg_url)
         url = pg_url if schema is not None else f"sqlite:///{folder / 'bench.db'}"
+        server = server_settings(pg_url) if schema is not None else ""
         load_reference(store, folder / "set")
         store.dispose()
         codes = [
@@ -508,6 +511,7 @@ def run_http_bench(
         batch=batch,
         peak_requests=peak.requests,
         leaders=leaders,
+        server=server,
     )
 
 
@@ -593,6 +597,7 @@ def markdown(result: HttpResult) -> str:
         "",
         f"- Machine: {machine()}; server, client and database on the same machine",
         f"- Commit: {git_commit()}",
+        *([f"- Database server: {r.server}"] if r.server else []),
         f"- Method: `cbec bench --http`: N fault-free lists generated; uvicorn with {r.server_workers} "
         "worker processes serves `POST /api/v1/messages` over a fresh database"
         + (

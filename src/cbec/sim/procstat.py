@@ -65,3 +65,21 @@ def backend_pids(pg_url: str, application_name: str) -> list[int]:
             return [int(r[0]) for r in rows]
     finally:
         admin.dispose()
+
+
+#: the server settings that decide how a write-heavy run goes, recorded beside its numbers
+_SETTINGS = ("autovacuum", "shared_buffers", "max_wal_size", "checkpoint_timeout", "wal_compression")
+
+
+def server_settings(pg_url: str) -> str:
+    """The PostgreSQL server's version and the settings a write-heavy benchmark depends on, as one line
+    ("PostgreSQL 15.20; autovacuum off, shared_buffers 128MB, …"). Autovacuum matters most: without it no
+    table a run fills is ever analyzed, and a query planned without statistics can read a whole table."""
+    admin = create_engine(pg_url, poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            version = conn.exec_driver_sql("SHOW server_version").scalar_one()
+            values = [f"{name} {conn.exec_driver_sql(f'SHOW {name}').scalar_one()}" for name in _SETTINGS]
+    finally:
+        admin.dispose()
+    return f"PostgreSQL {version.split()[0]}; " + ", ".join(values)
