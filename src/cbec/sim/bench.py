@@ -154,8 +154,8 @@ def _write(lists: int, seed: int, target: Path) -> None:
     write_set(SimConfig(lists=lists, seed=seed, faults=0.0), target)
 
 
-#: what the ingest call (or chunk) that decided a list answers with
 def _decided(result: IngestResult) -> int:
+    """How many lists the ingest call (or chunk) decided: its decisions are what its latency times."""
     return sum(1 for a in result.answers if decides(a.receipt_type, a.status))
 
 
