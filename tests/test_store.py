@@ -65,31 +65,73 @@ def test_migrations_match_the_models(store: Store) -> None:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
 
-def test_keys_bound_selects_what_pairs_in_selects(store: Store) -> None:
+def test_keys_bound_finds_exactly_the_rows_with_those_keys(store: Store) -> None:
     """A statement built once with `bulk.keys_bound` and run with `bulk.keys_values` finds exactly the rows
-    the statement built each time with `bulk.pairs_in` finds: text and integer columns, on either database."""
+    whose columns equal one of the keys, run again with other keys: text and integer columns, on either
+    database."""
     from cbec.store import bulk
     from cbec.store.models import QuotaRow
 
     now = datetime(2026, 11, 28, tzinfo=UTC)
+    stored = [(f"B{i % 3}", 2024 + i % 2) for i in range(6)]
     with store.transaction() as session:
-        for i in range(6):
-            session.add(QuotaRow(buyer_key=f"B{i % 3}", year=2024 + i % 2, used=0, updated_at=now))
+        for buyer, year in stored:
+            session.add(QuotaRow(buyer_key=buyer, year=year, used=0, updated_at=now))
     wanted = [("B0", 2024), ("B1", 2025), ("B2", 2025), ("B9", 2024), ("B0", 2099)]
     with store.transaction() as session:
         dialect = session.get_bind().dialect.name
-        built = select(QuotaRow.buyer_key, QuotaRow.year).where(
-            bulk.pairs_in(session, QuotaRow.buyer_key, QuotaRow.year, wanted)
-        )
         bound = select(QuotaRow.buyer_key, QuotaRow.year).where(
             bulk.keys_bound(dialect, (QuotaRow.buyer_key, QuotaRow.year))
         )
-        expected = sorted(tuple(row) for row in session.execute(built))
-        assert expected == [("B0", 2024), ("B1", 2025), ("B2", 2025)]
         found = session.execute(bound, bulk.keys_values(dialect, wanted))
-        assert sorted(tuple(r) for r in found) == expected
+        assert sorted(tuple(r) for r in found) == sorted(k for k in wanted if k in stored)
         one = [("B1", 2025)]
         assert [tuple(r) for r in session.execute(bound, bulk.keys_values(dialect, one))] == one  # run again
+
+
+def test_bulk_writes_store_what_an_insert_would(store: Store) -> None:
+    """`bulk.insert_rows` (COPY on PostgreSQL) stores each row as `session.execute(insert(...))` would: JSON,
+    bytes, aware times and NULLs, in the order given; a row the database refuses fails the write, and the
+    transaction leaves nothing behind."""
+    import psycopg
+    from sqlalchemy import func
+    from sqlalchemy.exc import DBAPIError
+
+    from cbec.store import bulk
+    from cbec.store.models import EventRow, ReceiptRow
+
+    at = datetime(2026, 11, 11, 3, 4, 5, tzinfo=UTC)
+    events = [{"event": f"e{n}", "status": None, "detail": {"n": n, "中": "文"}, "at": at} for n in range(3)]
+    receipts = [
+        {
+            "receipt_type": "CEB622",
+            "guid": f"{n:036d}",
+            "return_status": "800",
+            "return_info": "放行",
+            "xml": b"<x>" + bytes([n % 256]) + b"</x>",
+            "recipient": None if n % 2 else "3301960001",
+            "created_at": at,
+        }
+        for n in range(45)
+    ]
+    with store.transaction() as session:
+        bulk.insert_rows(session, EventRow.__table__, events)
+        bulk.insert_rows(session, ReceiptRow.__table__, receipts)
+        bulk.insert_rows(session, EventRow.__table__, [])
+    with store.transaction() as session:
+        got = session.scalars(select(EventRow).order_by(EventRow.id)).all()
+        assert [(e.event, e.status, e.detail, e.at) for e in got] == [
+            (e["event"], None, e["detail"], at) for e in events
+        ]
+        kept = session.scalars(select(ReceiptRow).order_by(ReceiptRow.id)).all()
+        assert [(r.guid, r.xml, r.recipient, r.return_info, r.created_at) for r in kept] == [
+            (r["guid"], r["xml"], r["recipient"], "放行", at) for r in receipts
+        ]
+    refused = [{"event": "late", "at": at}, {"event": "bad", "at": None}]  # at: NOT NULL
+    with pytest.raises((DBAPIError, psycopg.Error)), store.transaction() as session:  # psycopg's own: COPY
+        bulk.insert_rows(session, EventRow.__table__, refused)  # writes through the driver
+    with store.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(EventRow)) == len(events)
 
 
 def test_migration_0010_keeps_every_party_and_can_go_back(store: Store) -> None:

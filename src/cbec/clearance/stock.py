@@ -205,14 +205,15 @@ def settle(session: Session) -> None:
     )
     if not touched:
         return
+    dialect = session.get_bind().dialect.name
     with session.no_autoflush:
         query = (
             select(StockRow.ems_no, StockRow.item_record_no, StockRow.qty)
-            .where(bulk.pairs_in(session, StockRow.ems_no, StockRow.item_record_no, touched))
+            .where(bulk.keys_bound(dialect, (StockRow.ems_no, StockRow.item_record_no)))
             .order_by(StockRow.ems_no, StockRow.item_record_no)
             .with_for_update()
         )
-        now = {(e, i): q for e, i, q in session.execute(query)}
+        now = {(e, i): q for e, i, q in session.execute(query, bulk.keys_values(dialect, touched))}
     for key in touched:
         before = read.pop(key)  # locked from here on: later checks see the true quantity
         slack, short = index.stock_margins.pop(key, (None, None))

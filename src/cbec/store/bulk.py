@@ -1,5 +1,5 @@
 """Many rows at once: written with `COPY … FROM STDIN` on PostgreSQL (one executemany elsewhere), and
-looked up by many composite keys with one query (`pairs_in`).
+looked up by many composite keys with one query (`keys_bound`).
 
 Intake writes a dozen append-only rows for every document (events, receipts, lines, parties …). On
 PostgreSQL an executemany is still one Bind/Execute per row in the pipeline, and both psycopg and the
@@ -28,7 +28,6 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
-    literal,
     select,
     tuple_,
 )
@@ -116,31 +115,18 @@ def _default(column: Column[Any]) -> Any:
     return default.arg  # type: ignore[attr-defined]
 
 
-def pairs_in(
-    session: Session, first: Any, second: Any, pairs: Sequence[tuple[Any, Any]]
-) -> ColumnElement[bool]:
-    """``(first, second) IN pairs``. On PostgreSQL as a semi-join against ``unnest`` of two arrays: a list
-    of row constructors is planned as one OR branch a pair — with a few hundred pairs that costs tens of
-    milliseconds of planning and rechecking each time, the arrays a millisecond. Elsewhere the plain form."""
-    if session.get_bind().dialect.name != "postgresql":
-        return tuple_(first, second).in_(list(pairs))
-    types = [ARRAY(Integer) if isinstance(c.type, Integer) else ARRAY(Text) for c in (first, second)]
-    keys = (
-        func.unnest(literal([p[0] for p in pairs], types[0]), literal([p[1] for p in pairs], types[1]))
-        .table_valued("a", "b")
-        .render_derived()
-    )
-    return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
-
-
 def keys_bound(dialect: str, columns: Sequence[Any], name: str = "keys") -> ColumnElement[bool]:
     """``(columns…) IN keys`` with the keys left to execution, for a statement built once and run many
     times (on `dialect`): building a statement and computing its cache key cost several times the CPU of
     running it. Run it with `keys_values(dialect, keys, name)` as (part of) its parameters; never with no
-    keys. On PostgreSQL the keys are a semi-join against ``unnest`` of one array a column (see
-    `pairs_in`); a key that names every column of an index lets the planner probe that index for each key
-    even when the table has no statistics (never analyzed), where a condition left outside the keys
-    (``kind IN (…)``, say) is guessed to be selective and can be chosen to scan with instead."""
+    keys.
+
+    On PostgreSQL the keys are a semi-join against ``unnest`` of one array a column: a list of row
+    constructors is planned as one OR branch a key, which with a few hundred keys costs tens of
+    milliseconds of planning and rechecking each time, the arrays a millisecond. A key that names every
+    column of an index lets the planner probe that index for each key even when the table has no
+    statistics (never analyzed), where a condition left outside the keys (``kind IN (…)``, say) is
+    guessed to be selective and can be chosen to scan with instead. Elsewhere the plain ``IN``."""
     if dialect != "postgresql":
         return tuple_(*columns).in_(bindparam(name, expanding=True))
     labels = _labels(len(columns))
