@@ -22,10 +22,9 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from cbec.access import parties
-from cbec.ceb import jsonform
+from cbec.access import node_parties, parties
 from cbec.ceb.errors import CebError
-from cbec.ceb.model import Message
+from cbec.ceb.model import Message, Node
 from cbec.ceb.sign.keys import CertificateInfo
 from cbec.certificates import enterprise_and_trusted, enterprises_and_trusted
 from cbec.clearance.documents import KINDS, business_key, head_of, text
@@ -61,11 +60,20 @@ _EXTRA_PARTIES = ("operatorCode",)
 
 
 def _party_codes(body: Any) -> set[str]:
+    """The enterprises a stored document (its JSON form) names as parties."""
     found = parties(body)
     head = next(iter(body.values()), None) if isinstance(body, dict) else None
     for node in (body, head):
         if isinstance(node, dict):
             found.update(v for k, v in node.items() if k in _EXTRA_PARTIES and isinstance(v, str))
+    return found
+
+
+def _node_party_codes(document: Node, head: Node) -> set[str]:
+    """`_party_codes` of a document's typed node (`head`: its head node), without making its JSON form."""
+    found = node_parties(document)
+    for node in (document, head):
+        found.update(v for k, v in node.values.items() if k in _EXTRA_PARTIES and isinstance(v, str))
     return found
 
 
@@ -104,9 +112,9 @@ def _acts_on_others(session: Session, message: Message, cop_code: str) -> bool:
         return False
     lookups: _Lookups | None = session.info.get(_LOOKUPS)
     for document in message.documents:
-        if cop_code not in _party_codes(jsonform.node_to_json(document)):
-            return True
         head = head_of(kind, document)
+        if cop_code not in _node_party_codes(document, head):
+            return True
         key = (kind.name, business_key(kind, head))
         if lookups is not None and key in lookups.stored:
             stored = lookups.stored[key]
