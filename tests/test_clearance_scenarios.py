@@ -146,6 +146,39 @@ def test_bonded_1210_is_released(store: Store, engine: Engine) -> None:
         assert view.document.trade_mode == "1210"
 
 
+@pytest.mark.parametrize("list_first", [False, True], ids=["companions-first", "list-first"])
+def test_a_process_without_the_companions_parsed_reads_their_stored_form(
+    store: Store, engine: Engine, list_first: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decision in a process that no longer holds a trade's earlier documents parsed (another worker
+    took them, or they left its cache) builds them from their stored JSON form, without reading and
+    parsing the archived messages again, and decides as if it had parsed them itself: bonded stock too."""
+    from cbec.clearance import service
+
+    control, t = (trade(n, lines=(DIAPER, BONDED_ONLY), trade_mode="1210") for n in (3, 4))
+    book_stock(store, t)
+    ingest_all(engine, four(control))  # decided by one process, every document parsed at hand
+    counted = quota_used(store, control.buyer)
+    assert control.buyer == t.buyer and counted > 0
+    messages = four(t)
+    first, last = (messages[3:], messages[:3]) if list_first else (messages[:3], messages[3:])
+    engine.ingest_many([service.Intake(render(m)) for m in first])
+
+    def no_parsing(raw: bytes) -> Message:
+        raise AssertionError("an archived message was parsed again")
+
+    monkeypatch.setattr(service, "load_message", no_parsing)
+    other = Engine(store)  # a second worker: nothing parsed yet
+    answers = [a for r in other.ingest_many([service.Intake(render(m)) for m in last]) for a in r.answers]
+
+    assert statuses(answers)[-2:] == [("CEB622", "800"), ("CEB816", "1")]
+    assert list_status(store, t.order_no) == "released"
+    [bill], [expected] = tax_bills(store, t.order_no), tax_bills(store, control.order_no)
+    taxes = ("path", "customs_tax", "value_added_tax", "consumption_tax", "lines")
+    assert [getattr(bill, name) for name in taxes] == [getattr(expected, name) for name in taxes]
+    assert quota_used(store, t.buyer) == 2 * counted
+
+
 # ---- arrival order ---------------------------------------------------------------------------------------
 
 NAMES = ("order", "payment", "waybill", "list")

@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cbec import ceb
+from cbec.access import node_parties, parties
 from cbec.ceb import jsonform
 from cbec.ceb.errors import CebError, UnknownMessage
 from cbec.ceb.jsonform import JsonFormError, UnknownJsonMessage, dumps, from_json, to_json
 from cbec.ceb.model import ExtendMessage, Message
+from strategies import messages
 
 GUID = "4CDE1CFD-0000-4000-8000-000000000001"
 SIGNATURE = (
@@ -280,3 +284,40 @@ def test_missing_guid_is_a_problem_not_a_refusal() -> None:
 def test_size_limit() -> None:
     with pytest.raises(JsonFormError):
         jsonform.loads("{}" + " " * 100, max_bytes=10)
+
+
+# ------------------------------------------------------------------------------- stored documents read back
+
+#: every message kind the engine stores as documents (`cbec.clearance.documents.KINDS`)
+STORED_KINDS = ("CEB311", "CEB411", "CEB511", "CEB513", "CEB621", "CEB623", "CEB625", "CEB711")
+
+
+@pytest.mark.parametrize("code", STORED_KINDS)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_stored_document_reads_back_as_the_node_it_was(code: str, data: st.DataObject) -> None:
+    """The engine builds the documents it compares from their stored JSON form instead of parsing their
+    archived messages again: that must give the very node parsing gave, its XML included."""
+    message = data.draw(messages(code))
+    for document in message.documents:
+        stored = json.loads(json.dumps(jsonform.node_to_json(document)))
+        again = jsonform.document_from_json(code, stored)
+        assert again == document
+        assert jsonform.node_to_json(again) == stored
+
+
+@pytest.mark.parametrize("code", STORED_KINDS)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_documents_parties_are_those_of_its_json_form(code: str, data: st.DataObject) -> None:
+    """`node_parties` (read off the node where its schema has party fields) finds what `parties` finds
+    walking the whole JSON form: access and the party index depend on it."""
+    message = data.draw(messages(code))
+    for document in message.documents:
+        assert node_parties(document) == parties(jsonform.node_to_json(document))
+
+
+def test_a_stored_form_that_is_not_a_document_is_refused_with_its_path() -> None:
+    with pytest.raises(JsonFormError) as refused:
+        jsonform.document_from_json("CEB621", {"InventoryHead": {"freight": 1.5}})
+    assert refused.value.path == "Inventory.InventoryHead.freight"

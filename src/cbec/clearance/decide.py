@@ -17,12 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cbec.ceb.dxp import CST
+from cbec.ceb.jsonform import JsonFormError, document_from_json
 from cbec.ceb.model import Node
 from cbec.ceb.receipts import ReturnInfoPart, TaxBill, TaxLine, build_tax_bill, format_return_info
 from cbec.clearance import compare as compare_rules
 from cbec.clearance import limits as limit_rules
 from cbec.clearance import reference, stock, unit
-from cbec.clearance.documents import KINDS, Kind
+from cbec.clearance.documents import KINDS, MESSAGE_OF, Kind
 from cbec.clearance.reasons import Reason
 from cbec.clearance.tax import compute_tax
 from cbec.store.models import (
@@ -132,16 +133,30 @@ def _waiting(session: Session, **keys: str | None) -> list[DocumentRow]:
 
 def node_of(session: Session, doc: DocumentRow) -> Node:
     """The document's typed node: the message parsed at its arrival when this process still holds it
-    (`unit.recall`), else read back from the archived message bytes."""
+    (`unit.recall`), else built from the document's stored JSON form (`stored_node`)."""
     message = unit.recall(session, doc.message_id)
-    if message is None:
+    if message is not None:
+        return message.documents[doc.position - 1]
+    node = unit.kept_document(session, doc.id)
+    if node is None:
+        with session.no_autoflush:  # the stored form does not depend on what is pending
+            node = stored_node(session, doc, doc.body)
+        unit.keep_document(session, doc.id, node)
+    return node
+
+
+def stored_node(session: Session, doc: DocumentRow, body: dict[str, object]) -> Node:
+    """A stored document's node from its JSON form `body` (lossless, and far cheaper than parsing the
+    archived message again); from the archived message should the form not read back."""
+    try:
+        return document_from_json(MESSAGE_OF[doc.kind], body)
+    except JsonFormError:
         with session.no_autoflush:  # the archived bytes do not depend on what is pending
             raw = session.get(MessageRow, doc.message_id)
         assert raw is not None
         from cbec.clearance.service import load_message
 
-        message = load_message(raw.raw)
-    return message.documents[doc.position - 1]
+        return load_message(raw.raw).documents[doc.position - 1]
 
 
 def decide(

@@ -54,6 +54,9 @@ KINDS: dict[str, Kind] = {
     ),
 }
 
+#: the message code of each document kind by its name (``"list"`` → ``"CEB621"``)
+MESSAGE_OF: dict[str, str] = {kind.name: kind.message for kind in KINDS.values()}
+
 
 def head_of(kind: Kind, document: Node) -> Node:
     """The node holding a document's head fields (the document itself for flat ones)."""

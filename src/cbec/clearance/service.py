@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer
 
-from cbec.access import parties
+from cbec.access import node_parties
 from cbec.ceb import jsonform
 from cbec.ceb.catalogue.messages import MESSAGE_TYPES
 from cbec.ceb.dxp import CST
@@ -40,7 +40,7 @@ from cbec.ceb.receipts import (
     receipt_message,
 )
 from cbec.ceb.render import render
-from cbec.clearance import locks, stock, unit
+from cbec.clearance import decide, locks, stock, unit
 from cbec.clearance.documents import KINDS, Kind, business_key, buyer_key, decimal, head_of, text
 from cbec.clearance.reasons import Reason
 from cbec.store import bulk
@@ -645,7 +645,7 @@ class Engine:
                     country=text(line, "country"),
                     item_record_no=text(line, "itemRecordNo"),
                 )
-        for party in sorted(parties(stored.body)):
+        for party in sorted(node_parties(document)):
             unit.add_row(session, DocumentPartyRow, party_code=party[:64], document_id=stored.id)
         self._event(session, stored, "received", status, moment)
         return stored
@@ -767,7 +767,6 @@ class Engine:
     ) -> list[Answer]:
         """What a newly accepted document sets off: a list decision, a cancellation, a return."""
         from cbec.clearance import aftercare
-        from cbec.clearance.decide import decide_waiting
 
         if kind.name in ("cancel", "refund"):
             unit.flush_rows(session)  # they read back lines, events, quota entries and tax bills
@@ -775,7 +774,7 @@ class Engine:
             return aftercare.cancel(self, session, stored, moment)
         if kind.name == "refund":
             return aftercare.refund(self, session, stored, moment)
-        return decide_waiting(self, session, kind, stored, moment)
+        return decide.decide_waiting(self, session, kind, stored, moment)
 
     # -- scheduled and manual use cases ----------------------------------------------------------------
 
@@ -1004,8 +1003,8 @@ def _preload(
                 quota.setdefault((listing.buyer_key, year), messages[0][1])
     _recall_companions(session, index)
     for listing in waiting:  # and its bonded stock
-        if listing.trade_mode == "1210" and (stored := unit.recall(session, listing.message_id)):
-            bonded |= stock.items(stored.documents[listing.position - 1])
+        if listing.trade_mode == "1210":
+            bonded |= stock.items(decide.node_of(session, listing))
     if quota:
         buyers = sorted(quota)
         if asks.quota_rows is not None:
@@ -1083,7 +1082,7 @@ def _preload_statements(dialect: str) -> _PreloadStatements:
         query = (
             select(DocumentRow)
             .where(current, bulk.keys_bound(dialect, (DocumentRow.kind, *columns)))
-            .options(defer(DocumentRow.body))  # decisions read the parsed message, not the stored JSON
+            .options(defer(DocumentRow.body))  # read only where no parsed message is at hand
         )
         return _Question(query, kinds)
 
@@ -1162,23 +1161,26 @@ def _add_documents(
 
 
 def _recall_companions(session: Session, index: unit.ChunkIndex) -> None:
-    """Parse, with one query, the archived messages of the stored orders, payments, waybills and lists the
-    chunk found by its join keys that this process no longer holds parsed (`unit.NodeCache` keeps the most
-    recent few thousand): the decisions compare those documents, and one read each (with the flush of the
-    chunk's pending rows a query sets off) cost more than the rest of the chunk once a trade's documents
-    arrive further apart than the cache reaches."""
+    """Build, with one query of their stored JSON forms, the nodes of the stored orders, payments, waybills
+    and lists the chunk found by its join keys that this process no longer holds parsed (`unit.NodeCache`
+    keeps the most recent few thousand messages): the decisions compare those documents, and one read each
+    (with the flush of the chunk's pending rows a query sets off) cost more than the rest of the chunk once
+    a trade's documents arrive further apart than the cache reaches."""
     wanted = {
-        row.message_id
+        row.id: row
         for rows in (*index.by_order.values(), *index.by_waybill.values())
         for row in rows.values()
-        if row.status in ("accepted", "waiting") and unit.recall(session, row.message_id) is None
+        if row.status in ("accepted", "waiting")
+        and unit.recall(session, row.message_id) is None
+        and unit.kept_document(session, row.id) is None
     }
     if not wanted:
         return
     with session.no_autoflush:
-        query = select(MessageRow.id, MessageRow.raw).where(MessageRow.id.in_(sorted(wanted)))
-        for message_id, raw in session.execute(query):
-            unit.remember(session, message_id, load_message(raw))
+        query = select(DocumentRow.id, DocumentRow.body).where(DocumentRow.id.in_(sorted(wanted)))
+        for document_id, body in session.execute(query).all():
+            row = wanted[document_id]
+            unit.keep_document(session, document_id, decide.stored_node(session, row, body))
 
 
 def _allocate(session: Session, counts: dict[str, int]) -> dict[str, list[int]]:

@@ -8,6 +8,8 @@
 * **Parsed messages** by message id: the decision compares the four documents, and those arrived as bytes
   that were just parsed; `node_of` takes them from here instead of reading the archived bytes back and
   parsing them again. Messages committed earlier stay in a bounded cache of the engine (`NodeCache`).
+  Stored documents beyond that cache are built from their stored JSON form once a transaction, by document
+  id (`keep_document`).
 * **Reference rows** (which positive-list and rate-table versions are active) are asked once a transaction.
 
 Outside an intake transaction (`resolve`, `expire`, `settle`, tests) nothing is collected: `add_row` falls
@@ -23,12 +25,13 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from cbec.ceb.model import Message
+from cbec.ceb.model import Message, Node
 from cbec.store import bulk
 from cbec.store.models import DocumentRow, MessageRow
 
 ROWS = "cbec.pending_rows"
 NODES = "cbec.nodes"
+DOCUMENTS = "cbec.document_nodes"
 COMMITTED = "cbec.committed_nodes"
 REFERENCE = "cbec.reference"
 
@@ -61,6 +64,7 @@ def begin(session: Session, committed: NodeCache | None) -> None:
     """Start collecting for an intake transaction."""
     session.info[ROWS] = []
     session.info[NODES] = {}
+    session.info[DOCUMENTS] = {}
     session.info[REFERENCE] = {}
     if committed is not None:
         session.info[COMMITTED] = committed
@@ -71,6 +75,7 @@ def finish(session: Session) -> dict[int, Message]:
     flush_rows(session)
     nodes: dict[int, Message] = session.info.pop(NODES, {})
     session.info.pop(ROWS, None)
+    session.info.pop(DOCUMENTS, None)
     session.info.pop(REFERENCE, None)
     session.info.pop(COMMITTED, None)
     session.info.pop(INDEX, None)
@@ -124,6 +129,18 @@ def recall(session: Session, message_id: int) -> Message | None:
         return found
     committed: NodeCache | None = session.info.get(COMMITTED)
     return committed.get(message_id) if committed is not None else None
+
+
+def keep_document(session: Session, document_id: int, node: Node) -> None:
+    """Keep a stored document's node, built for this transaction, by the document's id."""
+    nodes: dict[int, Node] | None = session.info.get(DOCUMENTS)
+    if nodes is not None:
+        nodes[document_id] = node
+
+
+def kept_document(session: Session, document_id: int) -> Node | None:
+    nodes: dict[int, Node] | None = session.info.get(DOCUMENTS)
+    return nodes.get(document_id) if nodes is not None else None
 
 
 def reference_cache(session: Session) -> dict[str, Any] | None:
