@@ -238,8 +238,10 @@ def test_group_commit_over_http_answers_as_one_by_one(store: Store, tmp_path: Pa
 
 
 def test_admission_checks_of_a_chunk_are_judged_each_on_its_own(store: Store) -> None:
-    """With group commit the admission checks of the messages taken together share a transaction; a
-    refusal or a failure is still raised in its own caller's thread only, and nothing of it is stored."""
+    """With group commit the admission checks of the messages taken together are asked in their chunk's
+    transaction; a refusal or a failure is still raised in its own caller's thread only, and nothing of it
+    is stored. A failing check (not a refusal) sends the chunk to one message a transaction, each checked
+    again on its own."""
     from cbec.intake import Refused
 
     trades = [examples.Trade(order_no=f"ADM{i}") for i in range(6)]
@@ -279,7 +281,7 @@ def test_admission_checks_of_a_chunk_are_judged_each_on_its_own(store: Store) ->
     assert all(
         isinstance(r, IngestResult) and r.outcome == "accepted" for i, r in enumerate(got) if i not in (1, 2)
     )
-    assert sum(sizes) == 4  # the two that were not admitted never reached intake
+    assert sum(sizes) >= 4  # every message reached a chunk (with its check) …
     assert (
         sorted(asked).count(2) == 2 and sorted(asked).count(3) >= 1
     )  # the broken check was asked again alone
@@ -288,6 +290,45 @@ def test_admission_checks_of_a_chunk_are_judged_each_on_its_own(store: Store) ->
 
         stored = set(session.scalars(select(DocumentRow.doc_key).where(DocumentRow.kind == "order")))
     assert len(stored) == 4 and not any("ADM1" in k or "ADM2" in k for k in stored)
+
+
+def test_a_chunk_asks_its_admission_checks_in_its_own_transaction(store: Store) -> None:
+    """The admission checks of a chunk are asked in the chunk's transaction, not in one before it: one
+    transaction in all, each check seeing the session that then stores what it admitted."""
+    from cbec.intake import Refused
+
+    engine = Engine(store)
+    transactions: list[Any] = []
+    real = store.transaction
+
+    def counted() -> Any:
+        transactions.append(None)
+        return real()
+
+    store.transaction = counted  # type: ignore[method-assign]
+    seen: list[Any] = []
+
+    def admission_of(refuse: bool) -> Any:
+        def admission(session: Any) -> None:
+            seen.append(session)
+            if refuse:
+                raise Refused("拒绝", "refused")
+
+        return admission
+
+    trades = [examples.Trade(order_no=f"ONE{i}") for i in range(3)]
+    items = [
+        Intake(render(examples.ceb311(t)), now=NOW, admission=admission_of(i == 1))
+        for i, t in enumerate(trades)
+    ]
+    got = engine.ingest_each(items)
+    assert [type(g).__name__ for g in got] == ["IngestResult", "Refused", "IngestResult"]
+    assert len(transactions) == 1 and len(seen) == 3 and seen[0] is seen[1] is seen[2]
+    with real() as session:
+        from cbec.store.models import DocumentRow
+
+        stored = sorted(session.scalars(select(DocumentRow.doc_key).where(DocumentRow.kind == "order")))
+    assert [k.endswith(n) for k, n in zip(stored, ("ONE0", "ONE2"), strict=True)] == [True, True]
 
 
 def test_admission_without_group_commit_refuses_before_anything_is_stored(store: Store) -> None:

@@ -165,7 +165,7 @@ class _Lookups:
 
 @dataclass(frozen=True)
 class _Admission:
-    """The register checks of one message (`admit`), asked by the engine in its admission transaction."""
+    """The register checks of one message (`admit`), asked by the engine in the chunk's transaction."""
 
     message: Message | None
     cop_code: str
@@ -251,8 +251,8 @@ def admit(engine: Engine, data: bytes, cop_code: str, *, source: str) -> IngestR
     Raises `Refused` (nothing stored) when the sender may not send it.
 
     The message is read once, here, and handed on; the register checks run as the engine's admission step
-    (`Engine.ingest(admission=…)`), so with group commit the messages taken together share one read-only
-    transaction for them, still judged each on its own just before intake."""
+    (`Engine.ingest(admission=…)`), so with group commit they are asked in the transaction of the chunk
+    that takes the message, each judged on its own before anything of the chunk is locked or written."""
     parsed, admission = _intake(data, cop_code)
     result = engine.ingest(data, source=source, parsed=parsed, admission=admission)
     _logged(result, cop_code, source)

@@ -241,9 +241,10 @@ class Engine:
         `parsed`, when given, is what `read_message(data)` returned for these very bytes (the caller read
         the message already); the answer is the same as without it.
 
-        `admission`, when given, is asked first in a transaction of its own, which with group commit the
-        messages taken together share: it raises to refuse the message (raised here, nothing stored) or
-        returns the certificates to judge it by, in place of `trusted`."""
+        `admission`, when given, is asked first: it raises to refuse the message (raised here, nothing
+        stored) or returns the certificates to judge it by, in place of `trusted`. With group commit it is
+        asked in the transaction of the chunk that takes the message, before anything is locked or written;
+        without, in a transaction of its own."""
         if self.settings.group_commit:
             return self._group.submit(Intake(data, source, now, trusted, parsed, admission))
         if admission is not None:
@@ -257,8 +258,8 @@ class Engine:
         have raised for it (a refusal by its admission check, say), in its place.
 
         With group commit the messages join the waiting ones as one block, in their order, so a batch of a
-        hundred is one or two chunks rather than a hundred rounds; without, their admission checks share
-        one transaction and the messages one chunk (`ingest_many`)."""
+        hundred is one or two chunks rather than a hundred rounds; without, they are one chunk
+        (`ingest_many`), their admission checks asked in its transaction."""
         if not items:
             return []
         if self.settings.group_commit:
@@ -336,11 +337,19 @@ class Engine:
         """One transaction for the chunk (`_many`): raises what went wrong, the transaction rolled back."""
         results: list[IngestResult | Exception] = []
         with self.store.transaction() as session:
-            taken = [(p[0], m) for _i, m, p in read if not isinstance(p, CebError)]
+            read, refused = _admitted(session, read)
+            taken = [
+                (p[0], m)
+                for i, (_i, m, p) in enumerate(read)
+                if i not in refused and not isinstance(p, CebError)
+            ]
             locks.lock_trades(session, [message for message, _m in taken])
             unit.begin(session, self.nodes)
             _preload(session, taken, lock_stock=lock_stock)
-            for item, moment, parsed in read:
+            for index, (item, moment, parsed) in enumerate(read):
+                if index in refused:
+                    results.append(refused[index])
+                    continue
                 if isinstance(parsed, CebError):
                     answer = self._format_receipt(item.data, parsed, moment)
                     results.append(IngestResult(None, "rejected", [answer]))
@@ -357,8 +366,13 @@ class Engine:
         return results
 
     def _try_one(self, item: Intake) -> IngestResult | Exception:
+        """One message in transactions of its own, its admission check (if any) first."""
         try:
-            return self._ingest_one(item.data, item.source, item.now, item.trusted, item.parsed)
+            trusted = item.trusted
+            if item.admission is not None:
+                with self.store.transaction() as session:
+                    trusted = item.admission(session)
+            return self._ingest_one(item.data, item.source, item.now, trusted, item.parsed)
         except Exception as exc:
             return exc
 
@@ -868,50 +882,41 @@ class _GroupCommit:
                     self.turn.notify_all()
 
     def take(self, batch: list[_Ticket]) -> None:
-        """Admit and ingest `batch` (one chunk, `Engine._many`), each ticket given its outcome."""
-        self._admit(batch)
-        taken = [t for t in batch if t.outcome is None]
+        """Admit and ingest `batch` as one chunk (`Engine._many`, whose transaction runs the admission
+        checks first), each ticket given its outcome."""
         try:
-            outcomes: list[IngestResult | Exception] = (
-                self.engine._many([t.item for t in taken]) if taken else []
-            )
+            outcomes: list[IngestResult | Exception] = self.engine._many([t.item for t in batch])
         except Exception as exc:  # reading failed before any transaction: everyone gets the error
-            outcomes = [exc] * len(taken)
+            outcomes = [exc] * len(batch)
         with self.turn:
-            for waiting, outcome in zip(taken, outcomes, strict=True):
+            for waiting, outcome in zip(batch, outcomes, strict=True):
                 waiting.outcome = outcome
 
-    def _admit(self, batch: list[_Ticket]) -> None:
-        """Run the admission checks of the chunk in one transaction (they only read): a refused message
-        gets its error as outcome, an admitted one its certificates. Should the transaction itself fail,
-        each check not yet done is run again on its own, so one message's failure is its own."""
-        checks = [t for t in batch if t.item.admission is not None]
-        if not checks:
-            return
-        try:
-            with self.engine.store.transaction() as session:
-                _prepare([t.item.admission for t in checks], session)
-                for ticket in checks:
-                    self._check(ticket, session)
-        except Exception:
-            for ticket in checks:
-                if ticket.outcome is None and ticket.item.admission is not None:
-                    try:
-                        with self.engine.store.transaction() as session:
-                            self._check(ticket, session)
-                    except Exception as exc:
-                        ticket.outcome = exc
 
-    @staticmethod
-    def _check(ticket: _Ticket, session: Session) -> None:
-        admission = ticket.item.admission
-        assert admission is not None
-        try:
-            trusted = admission(session)
-        except CebError as exc:  # a refusal: nothing wrong with the transaction
-            ticket.outcome = exc
-            return
-        ticket.item = replace(ticket.item, trusted=trusted, admission=None)
+def _admitted(
+    session: Session, read: Sequence[tuple[Intake, datetime, Any]]
+) -> tuple[list[tuple[Intake, datetime, Any]], dict[int, Exception]]:
+    """Run the admission checks of a chunk's messages in the chunk's own transaction, before anything is
+    locked or written: what each check asks of the register and the stored documents is read together
+    first (`_prepare`). Returns the messages with the certificates their checks returned (in place of
+    `Intake.trusted`), and the refusals by position: a refused message is not taken. A check that fails
+    otherwise raises, and the chunk falls back to one message a transaction, each checked on its own."""
+    checks = [item.admission for item, _m, _p in read if item.admission is not None]
+    if not checks:
+        return list(read), {}
+    _prepare(checks, session)
+    admitted: list[tuple[Intake, datetime, Any]] = []
+    refused: dict[int, Exception] = {}
+    for index, (item, moment, parsed) in enumerate(read):
+        if item.admission is not None:
+            try:
+                trusted = item.admission(session)
+            except CebError as exc:  # a refusal: nothing wrong with the transaction
+                refused[index] = exc
+            else:
+                item = replace(item, trusted=trusted, admission=None)
+        admitted.append((item, moment, parsed))
+    return admitted, refused
 
 
 def _prepare(admissions: Sequence[Admission | None], session: Session) -> None:
@@ -1256,7 +1261,7 @@ def keep_notice(
 Parsed = tuple[Message, list[Problem], bytes | None]
 #: a check before intake (`Engine.ingest(admission=…)`): raises to refuse, or returns the certificates.
 #: With group commit, a check may also have a ``prepare(session, checks)`` attribute, called once in the
-#: chunk's admission transaction with every check of the chunk that has the same one, before any of them
+#: chunk's transaction with every check of the chunk that has the same one, before any of them
 #: is asked: to read for all of them at once what each would ask alone (it changes no answer)
 Admission = Callable[[Session], "Collection[CertificateInfo] | None"]
 
