@@ -1072,6 +1072,8 @@ class _PreloadStatements:
     stock_locked: Any
     #: message rows by id, without the archived bytes
     message_rows: Any
+    #: documents' stored JSON forms by document id
+    bodies: Any
 
 
 @functools.cache
@@ -1114,6 +1116,9 @@ def _preload_statements(dialect: str) -> _PreloadStatements:
         message_rows=select(MessageRow)
         .where(MessageRow.id.in_(bindparam("ids", expanding=True)))
         .options(defer(MessageRow.raw)),
+        bodies=select(DocumentRow.id, DocumentRow.body).where(
+            DocumentRow.id.in_(bindparam("ids", expanding=True))
+        ),
     )
 
 
@@ -1182,8 +1187,8 @@ def _recall_companions(session: Session, index: unit.ChunkIndex) -> None:
     if not wanted:
         return
     with session.no_autoflush:
-        query = select(DocumentRow.id, DocumentRow.body).where(DocumentRow.id.in_(sorted(wanted)))
-        for document_id, body in session.execute(query).all():
+        asks = _preload_statements(session.get_bind().dialect.name)
+        for document_id, body in session.execute(asks.bodies, {"ids": sorted(wanted)}).all():
             row = wanted[document_id]
             unit.keep_document(session, document_id, decide.stored_node(session, row, body))
 
