@@ -179,6 +179,28 @@ def test_a_process_without_the_companions_parsed_reads_their_stored_form(
     assert quota_used(store, t.buyer) == 2 * counted
 
 
+def test_a_stored_form_that_does_not_read_back_falls_back_to_the_archived_message(
+    store: Store, engine: Engine
+) -> None:
+    """Should a stored document's JSON form not read back (a row written by hand, say), the decision parses
+    its archived message instead and decides as before."""
+    from sqlalchemy import update
+
+    from cbec.clearance import service
+    from cbec.store.models import DocumentRow
+
+    t = trade(5)
+    messages = four(t)
+    engine.ingest_many([service.Intake(render(m)) for m in messages[:3]])
+    with store.transaction() as session:
+        session.execute(update(DocumentRow).where(DocumentRow.kind == "order").values(body={"OrderHead": 1}))
+    other = Engine(store)  # nothing parsed yet: it must read the order back
+    [result] = other.ingest_many([service.Intake(render(messages[3]))])
+
+    assert statuses(result.answers) == [("CEB622", "120"), ("CEB622", "800"), ("CEB816", "1")]
+    assert quota_used(store, t.buyer) == DEFAULT_TAX_PRICE
+
+
 # ---- arrival order ---------------------------------------------------------------------------------------
 
 NAMES = ("order", "payment", "waybill", "list")
