@@ -288,8 +288,9 @@ def document_from_json(code: str, obj: Mapping[str, Any]) -> Node:
     (`node_to_json`), the node parsing its message gave, because the form is lossless. Reading a stored
     document back this way costs a fraction of parsing its archived message again. `JsonFormError` if
     `obj` is not that form."""
-    body = message_spec(code).body
-    msg = Message(message_spec(code).root, guid="", version="")
+    spec = message_spec(code)
+    body = spec.body
+    msg = Message(spec.root, guid="", version="")
     node = Node(body.node)
     _fill(node, body.node, _object(obj, body.name), body.name, body.name, msg)
     return node
