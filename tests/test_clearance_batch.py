@@ -241,7 +241,7 @@ def test_group_commit_answers_each_thread_as_one_by_one_would(
     both = threading.Barrier(2, timeout=20)
     real_many = Engine._many
 
-    def counting(self: Engine, chunk: Any) -> Any:
+    def counting(self: Engine, chunk: Any, *rest: Any) -> Any:
         with lock:
             sizes.append(len(chunk))
             running[0] += 1
@@ -250,7 +250,7 @@ def test_group_commit_answers_each_thread_as_one_by_one_would(
         try:
             if postgres is not None and first_two:
                 both.wait()
-            return real_many(self, chunk)
+            return real_many(self, chunk, *rest)
         finally:
             with lock:
                 running[0] -= 1

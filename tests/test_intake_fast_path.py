@@ -210,9 +210,9 @@ def test_group_commit_over_http_answers_as_one_by_one(store: Store, tmp_path: Pa
     sizes: list[int] = []
     real_many = Engine._many
 
-    def counting(self: Engine, chunk: Any) -> Any:
+    def counting(self: Engine, chunk: Any, *rest: Any) -> Any:
         sizes.append(len(chunk))
-        return real_many(self, chunk)
+        return real_many(self, chunk, *rest)
 
     (tmp_path / "plain").mkdir()
     plain = sqlite_store(tmp_path / "plain")
@@ -250,9 +250,9 @@ def test_admission_checks_of_a_chunk_are_judged_each_on_its_own(store: Store) ->
     sizes: list[int] = []
     real_many = engine._many
 
-    def counting(chunk: Any) -> Any:
+    def counting(chunk: Any, *rest: Any) -> Any:
         sizes.append(len(chunk))
-        return real_many(chunk)
+        return real_many(chunk, *rest)
 
     engine._many = counting  # type: ignore[method-assign]
     asked: list[int] = []

@@ -300,8 +300,15 @@ class Engine:
                 raise outcome
         return [o for o in outcomes if isinstance(o, IngestResult)]
 
-    def _many(self, items: Sequence[Intake]) -> list[IngestResult | Exception]:
-        """`ingest_many`, with each message's error (after the fallback) in its place instead of raised."""
+    def _many(
+        self, items: Sequence[Intake], left_out: Sequence[int] | None = None
+    ) -> list[IngestResult | Exception]:
+        """`ingest_many`, with each message's error (after the fallback) in its place instead of raised.
+
+        With `left_out` (group commit: how many chunks each item was left out of already), the chunk does
+        not wait for trades another transaction holds: those messages get `LeftOut` in their place, to be
+        taken again (`locks.lock_or_defer`). An item left out twice, or a chunk of nothing but items left
+        out before, waits for its trades instead."""
         read: list[tuple[Intake, datetime, tuple[Message, list[Problem], bytes | None] | CebError]] = []
         for item in items:
             moment = _now(item.now)
@@ -312,10 +319,10 @@ class Engine:
         self._count("chunks")
         try:
             try:
-                return self._chunk(read, lock_stock=False)
+                return self._chunk(read, lock_stock=False, left_out=left_out)
             except stock.StockConflict:  # bonded stock it relied on changed: again, rows locked as read
                 self._count("stock_reruns")
-                return self._chunk(read, lock_stock=True)
+                return self._chunk(read, lock_stock=True, left_out=left_out)
         except Exception:
             self._count("fallbacks")
             self._count("fallback_messages", len(items))
@@ -330,17 +337,21 @@ class Engine:
         read: Sequence[tuple[Intake, datetime, tuple[Message, list[Problem], bytes | None] | CebError]],
         *,
         lock_stock: bool,
+        left_out: Sequence[int] | None = None,
     ) -> list[IngestResult | Exception]:
         """One transaction for the chunk (`_many`): raises what went wrong, the transaction rolled back."""
         results: list[IngestResult | Exception] = []
         with self.store.transaction() as session:
-            read, refused = _admitted(session, read)
+            later = _lock_or_defer(session, read, left_out) if left_out is not None else {}
+            read, refused = _admitted(session, read, skip=later)
+            refused.update(later)
             taken = [
                 (p[0], m)
                 for i, (_i, m, p) in enumerate(read)
                 if i not in refused and not isinstance(p, CebError)
             ]
-            locks.lock_trades(session, [message for message, _m in taken])
+            if left_out is None:
+                locks.lock_trades(session, [message for message, _m in taken])
             unit.begin(session, self.nodes)
             _preload(session, taken, lock_stock=lock_stock)
             for index, (item, moment, parsed) in enumerate(read):
@@ -883,32 +894,74 @@ class _GroupCommit:
 
     def take(self, batch: list[_Ticket]) -> None:
         """Admit and ingest `batch` as one chunk (`Engine._many`, whose transaction runs the admission
-        checks first), each ticket given its outcome."""
+        checks first), each ticket given its outcome; a ticket left out (its trade held by another chunk)
+        is queued again at the front, in its order, for the next chunk."""
         try:
-            outcomes: list[IngestResult | Exception] = self.engine._many([t.item for t in batch])
+            outcomes: list[IngestResult | Exception] = self.engine._many(
+                [t.item for t in batch], [t.left_out for t in batch]
+            )
         except Exception as exc:  # reading failed before any transaction: everyone gets the error
             outcomes = [exc] * len(batch)
+        again: list[_Ticket] = []
         with self.turn:
             for waiting, outcome in zip(batch, outcomes, strict=True):
-                waiting.outcome = outcome
+                if isinstance(outcome, LeftOut):
+                    waiting.taken = False
+                    waiting.left_out += 1
+                    again.append(waiting)
+                else:
+                    waiting.outcome = outcome
+            self.waiting[:0] = again
+        if again:
+            self.engine._count("left_out", len(again))
+
+
+class LeftOut(Exception):
+    """In a message's place among a group-commit chunk's outcomes: a trade of the message was held by
+    another transaction, so this chunk did not take it; the next one will."""
+
+    def __init__(self) -> None:
+        super().__init__("留待下一批处理 / left for the next chunk (its trade is being judged elsewhere)")
+
+
+#: a message left out of this many chunks waits for its trades in the next one
+_MOST_LEFT_OUT = 2
+
+
+def _lock_or_defer(
+    session: Session, read: Sequence[tuple[Intake, datetime, Any]], left_out: Sequence[int]
+) -> dict[int, Exception]:
+    """Lock the trades of a group-commit chunk without waiting for other transactions
+    (`locks.lock_or_defer`), except for messages left out `_MOST_LEFT_OUT` times already, or all of them
+    when each was left out before (nothing else to do but wait). Returns `LeftOut` by position."""
+    messages = [None if isinstance(p, CebError) else p[0] for _i, _m, p in read]
+    waiting = [i for i, n in enumerate(left_out) if n >= _MOST_LEFT_OUT]
+    if all(n > 0 for n in left_out):
+        waiting = list(range(len(read)))
+    return {i: LeftOut() for i in locks.lock_or_defer(session, messages, waiting)}
 
 
 def _admitted(
-    session: Session, read: Sequence[tuple[Intake, datetime, Any]]
+    session: Session, read: Sequence[tuple[Intake, datetime, Any]], skip: Collection[int] = ()
 ) -> tuple[list[tuple[Intake, datetime, Any]], dict[int, Exception]]:
     """Run the admission checks of a chunk's messages in the chunk's own transaction, before anything is
     locked or written: what each check asks of the register and the stored documents is read together
     first (`_prepare`). Returns the messages with the certificates their checks returned (in place of
     `Intake.trusted`), and the refusals by position: a refused message is not taken. A check that fails
-    otherwise raises, and the chunk falls back to one message a transaction, each checked on its own."""
-    checks = [item.admission for item, _m, _p in read if item.admission is not None]
+    otherwise raises, and the chunk falls back to one message a transaction, each checked on its own. The
+    messages at the positions in `skip` are not taken by this chunk, and not checked."""
+    checks = [
+        item.admission
+        for i, (item, _m, _p) in enumerate(read)
+        if item.admission is not None and i not in skip
+    ]
     if not checks:
         return list(read), {}
     _prepare(checks, session)
     admitted: list[tuple[Intake, datetime, Any]] = []
     refused: dict[int, Exception] = {}
     for index, (item, moment, parsed) in enumerate(read):
-        if item.admission is not None:
+        if item.admission is not None and index not in skip:
             try:
                 trusted = item.admission(session)
             except CebError as exc:  # a refusal: nothing wrong with the transaction
@@ -938,6 +991,8 @@ class _Ticket:
     outcome: IngestResult | Exception | None = None
     #: a leader has taken it into its chunk
     taken: bool = False
+    #: how many chunks left it out (its trade held by another chunk)
+    left_out: int = 0
 
 
 def _done(tickets: Sequence[_Ticket]) -> bool:
