@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from cbec.ceb import examples, render
 from cbec.clearance import unit
-from cbec.clearance.locks import lock_or_defer, lock_trades, trade_keys
+from cbec.clearance.locks import buyer_keys, lock_or_defer, lock_trades, trade_keys
 from cbec.clearance.service import Engine, IngestResult, Intake, LeftOut, Settings
 from cbec.store.db import Store
 from cbec.store.models import DocumentRow
@@ -117,14 +117,19 @@ def test_a_chunk_leaves_out_what_another_transaction_holds(store: Store) -> None
     """Group commit: a chunk does not wait for a trade held elsewhere; its message is left out (nothing of it
     stored) and the chunk's other messages are taken. Left out often enough, it waits."""
     _pg(store)
-    held, free = examples.Trade(order_no="LOCK6"), examples.Trade(order_no="LOCK7", logistics_no="LOCKW7")
-    engine = Engine(store, Settings())
+    held = examples.Trade(order_no="LOCK6")
+    free = examples.Trade(
+        order_no="LOCK7", logistics_no="LOCKW7", buyer=examples.Buyer(id_number=OTHER_ID)
+    )  # another buyer: buyers are keyed too
     [key] = trade_keys([examples.ceb311(held)])
+    [buyer] = buyer_keys(examples.ceb311(held))
+    engine = Engine(store, Settings())
     other = create_engine(store.engine.url, connect_args={"options": search_path_option(store)})
     try:
         with other.connect() as holder:
             holder.begin()
             holder.execute(text(HOLD), {"k": key})
+            holder.execute(text(HOLD), {"k": buyer})
             items = [Intake(render(examples.ceb311(t)), now=NOW) for t in (held, free)]
             first, second = engine._many(items, [0, 0])
             assert isinstance(first, LeftOut)
@@ -152,7 +157,7 @@ def test_a_trade_left_out_keeps_its_order_in_the_chunk(store: Store) -> None:
     listing, order, other_order = (
         examples.ceb621(trade),
         examples.ceb311(trade),
-        examples.ceb311(examples.Trade(order_no="LOCK9")),
+        examples.ceb311(examples.Trade(order_no="LOCK9", buyer=examples.Buyer(id_number=OTHER_ID))),
     )
     waybill_key = (set(trade_keys([listing])) - set(trade_keys([order]))).pop()
     other = create_engine(store.engine.url, connect_args={"options": search_path_option(store)})
@@ -164,6 +169,35 @@ def test_a_trade_left_out_keeps_its_order_in_the_chunk(store: Store) -> None:
             holder.rollback()
     finally:
         other.dispose()
+
+
+def test_a_buyer_held_elsewhere_leaves_the_list_out(store: Store) -> None:
+    """Buyers are keyed too (from the quota ledger's keyed hash): a list whose buyer another chunk holds is
+    left out rather than waiting at the buyer's quota row; the same buyer's order and list share the key,
+    and the blocking path (`lock_trades`) does not take it."""
+    _pg(store)
+    trade = examples.Trade(order_no="LOCK11", logistics_no="LOCKW11")
+    listing, order = examples.ceb621(trade), examples.ceb311(trade)
+    [buyer] = buyer_keys(listing)
+    assert buyer_keys(order) == {buyer} and not buyer_keys(examples.ceb511(trade))
+    assert buyer not in trade_keys([listing, order])
+    stranger = examples.ceb621(
+        examples.Trade(order_no="LOCK12", logistics_no="LOCKW12", buyer=examples.Buyer(id_number=OTHER_ID))
+    )
+    assert buyer_keys(stranger) != {buyer}
+    other = create_engine(store.engine.url, connect_args={"options": search_path_option(store)})
+    try:
+        with other.connect() as holder, Session(store.engine) as session, session.begin():
+            holder.begin()
+            holder.execute(text(HOLD), {"k": buyer})
+            assert lock_or_defer(session, [listing, stranger]) == {0}
+            holder.rollback()
+    finally:
+        other.dispose()
+
+
+#: a checksum-valid ID number other than the examples' buyer's
+OTHER_ID = "11010519491231002X"
 
 
 def test_a_message_left_out_by_group_commit_is_taken_and_answered(store: Store) -> None:

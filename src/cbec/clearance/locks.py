@@ -16,8 +16,8 @@ and neither would decide it. A waybill whose orderNo is not its list's still esc
 rejected for the mismatch once decided; until then `cbec expire` is its backstop).
 
 A chunk of an HTTP server's group commit does not wait for another transaction's trades at all
-(`lock_or_defer`): it leaves out the messages whose trade another chunk holds, to be taken in its next
-chunk, and judges the rest at once. Two server processes get batches that share trades almost always (a
+(`lock_or_defer`): it leaves out the messages whose trade (or buyer) another chunk holds, to be taken in its
+next chunk, and judges the rest at once. Two server processes get batches that share trades almost always (a
 platform's orders and a payment company's payments of the same trades); waiting for every trade of a chunk
 ran their chunks one after the other, and kept a core idle.
 """
@@ -31,7 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cbec.ceb.model import Message
-from cbec.clearance.documents import KINDS, head_of
+from cbec.clearance.documents import KINDS, buyer_key, head_of
 from cbec.clearance.documents import text as field
 
 #: the kinds keyed by their orderNo, and those keyed by their waybill (as `unit.BY_WAYBILL`)
@@ -59,6 +59,25 @@ def message_keys(message: Message) -> set[int]:
         code, number = field(head, "logisticsCode"), field(head, "logisticsNo")
         if kind.name in _BY_WAYBILL and code and number:
             keys.add(_key("waybill", code, number))
+    return keys
+
+
+#: the field naming the buyer whose yearly quota a document's decision may draw on, by kind
+_BUYER_FIELD = {"order": "buyerIdNumber", "payment": "payerIdNumber", "list": "buyerIdNumber"}
+
+
+def buyer_keys(message: Message) -> set[int]:
+    """Keys for the buyers whose quota rows judging the message may lock (from the quota ledger's keyed hash,
+    never the ID number itself: lock keys are visible to every database user). Only a chunk that would
+    rather leave a message out than wait takes them (`lock_or_defer`): correctness rests on the quota rows'
+    own locks, and a waybill, which names no buyer, may still wait on those."""
+    keys: set[int] = set()
+    kind = KINDS.get(message.code)
+    if kind is None or kind.name not in _BUYER_FIELD:
+        return keys
+    for document in message.documents:
+        if buyer := buyer_key(field(head_of(kind, document), _BUYER_FIELD[kind.name])):
+            keys.add(_key("buyer", buyer))
     return keys
 
 
@@ -95,16 +114,20 @@ def lock_trades(session: Session, messages: Iterable[Message]) -> None:
 def lock_or_defer(
     session: Session, messages: Sequence[Message | None], waiting: Collection[int] = ()
 ) -> set[int]:
-    """Take the trades' locks of `messages` (None: a message without trades) without waiting for another
-    transaction, and return the positions of the messages left out: a trade of theirs is held elsewhere, or
-    is shared with an earlier message left out (so a trade's messages keep their order). The caller takes
-    them in a later transaction. The messages at the positions in `waiting` are never left out: their
-    trades are locked first, waiting in ascending order as `lock_trades` does. A transaction that waits
-    only there, before holding any other lock, cannot close a cycle of waits. PostgreSQL; elsewhere
-    nothing is locked and nothing left out."""
+    """Take the locks of the trades and buyers of `messages` (None: a message without any) without waiting
+    for another transaction, and return the positions of the messages left out: a trade or buyer of theirs
+    is held elsewhere, or is shared with an earlier message left out (so a trade's or a buyer's messages
+    keep their order). The caller takes them in a later transaction. The messages at the positions in
+    `waiting` are never left out: their keys are locked first, waiting in ascending order as `lock_trades`
+    does. A transaction that waits only there, before holding any other lock, cannot close a cycle of
+    waits. PostgreSQL; elsewhere nothing is locked and nothing left out.
+
+    Buyers too: two chunks with a buyer in common otherwise meet at the buyer's quota row, and the later one
+    waits there for the other's commit. A chunk of an HTTP server's busy minute holds a hundred buyers, so
+    without these keys two chunks met that way most of the time."""
     if session.get_bind().dialect.name != "postgresql":
         return set()
-    keys_of = [message_keys(m) if m is not None else set() for m in messages]
+    keys_of = [message_keys(m) | buyer_keys(m) if m is not None else set() for m in messages]
     held: set[int] = set()
     for position in waiting:
         held |= keys_of[position]

@@ -848,7 +848,11 @@ class _GroupCommit:
 
     A new leader first lets `Settings.group_commit_wait` pass (0 by default) so that requests
     arriving just behind it join its transaction: a chunk's fixed cost (the preloading queries, the commit)
-    is shared by more messages, at the price of that much latency when the server is not busy."""
+    is shared by more messages, at the price of that much latency when the server is not busy.
+
+    A chunk does not wait for trades another transaction holds (another process's chunk, most often): it
+    leaves their messages out, and they are queued again at the front for the next chunk
+    (`locks.lock_or_defer`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

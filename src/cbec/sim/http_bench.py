@@ -230,11 +230,11 @@ class _Client:
     documents of its trade, which are still sent.
 
     With `batch` > 1 each sender's files are gathered into batches of that many (one multipart request
-    each), as enterprises' systems send them: each on its own, so a trade's documents from different
-    senders may arrive in any order (the engine decides a list when the last of them arrives, whichever
-    it is). A batch waits only for batches already sent with earlier documents of its trades. Paced
-    (`run` with a rate), a batch also goes when its oldest file has waited `_GATHER` seconds. A list's
-    latency runs from when the file that decided it was gathered."""
+    each), as enterprises' systems send them: each on its own, waiting for no other sender's answers, so
+    a trade's documents from different senders may arrive in any order and at the same time (the engine
+    decides a list when the last of them arrives, whichever it is). Paced (`run` with a rate), a batch also
+    goes when its oldest file has waited `_GATHER` seconds. A list's latency runs from when the file that
+    decided it was gathered."""
 
     def __init__(self, base: str, concurrency: int, batch: int = 1) -> None:
         host, _, port = base.removeprefix("http://").partition(":")
@@ -284,11 +284,7 @@ class _Client:
         if timed and decided:
             self.latencies.add(elapsed)
 
-    async def send_batch(
-        self, key: str, files: list[tuple[str, bytes, float]], after: set[asyncio.Task[None]], timed: bool
-    ) -> None:
-        if after:
-            await asyncio.wait(after)  # their failures were counted where they happened
+    async def send_batch(self, key: str, files: list[tuple[str, bytes, float]], timed: bool) -> None:
         body = (
             b"".join(
                 b"--"
@@ -335,14 +331,8 @@ class _Client:
 
     def _flush(self, key: str, timed: bool) -> None:
         files = self.gathering.pop(key, [])
-        if not files:
-            return
-        trades = {trade for trade, _data, _at in files}
-        after = {self.last[t] for t in trades if t in self.last and not self.last[t].done()}
-        task = asyncio.create_task(self.send_batch(key, files, after, timed))
-        for trade in trades:
-            self.last[trade] = task
-        self._start(task)
+        if files:
+            self._start(asyncio.create_task(self.send_batch(key, files, timed)))
 
     def _gather(self, data: bytes, trade: str, timed: bool) -> None:
         key = _key(data)
@@ -611,7 +601,8 @@ def markdown(result: HttpResult) -> str:
             if r.batch == 1
             else f"each sender's files in multipart batches of {r.batch} (sent when full, or "
             f"{_GATHER * 1000:.0f} ms after their first file when paced), each sender's batches on their "
-            "own, a trade's documents in any order between senders"
+            "own, waiting for no other sender's answers: a trade's documents in any order between senders, "
+            "and at the same time"
         )
         + ", trades overlapping) sends the first 60 % of the "
         "files as fast as they are taken (peak), then the rest paced at half the peak message rate, "
