@@ -183,9 +183,9 @@ def test_a_batch_is_taken_in_one_chunk_and_answered_as_one_by_one(
     sizes: list[int] = []
     real_many = Engine._many
 
-    def counting(self: Engine, chunk: Any) -> Any:
+    def counting(self: Engine, chunk: Any, *rest: Any) -> Any:
         sizes.append(len(chunk))
-        return real_many(self, chunk)
+        return real_many(self, chunk, *rest)
 
     got = []
     with pytest.MonkeyPatch.context() as patch:
