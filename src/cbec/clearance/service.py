@@ -306,9 +306,9 @@ class Engine:
         """`ingest_many`, with each message's error (after the fallback) in its place instead of raised.
 
         With `left_out` (group commit: how many chunks each item was left out of already), the chunk does
-        not wait for trades another transaction holds: those messages get `LeftOut` in their place, to be
-        taken again (`locks.lock_or_defer`). An item left out twice, or a chunk of nothing but items left
-        out before, waits for its trades instead."""
+        not wait for trades or buyers another transaction holds: those messages get `LeftOut` in their
+        place, to be taken again (`locks.lock_or_defer`). An item left out twice, or a chunk of nothing but
+        items left out before, waits for its locks instead."""
         read: list[tuple[Intake, datetime, tuple[Message, list[Problem], bytes | None] | CebError]] = []
         for item in items:
             moment = _now(item.now)
@@ -850,8 +850,8 @@ class _GroupCommit:
     arriving just behind it join its transaction: a chunk's fixed cost (the preloading queries, the commit)
     is shared by more messages, at the price of that much latency when the server is not busy.
 
-    A chunk does not wait for trades another transaction holds (another process's chunk, most often): it
-    leaves their messages out, and they are queued again at the front for the next chunk
+    A chunk does not wait for trades or buyers another transaction holds (another process's chunk, most
+    often): it leaves their messages out, and they are queued again at the front for the next chunk
     (`locks.lock_or_defer`)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -898,8 +898,8 @@ class _GroupCommit:
 
     def take(self, batch: list[_Ticket]) -> None:
         """Admit and ingest `batch` as one chunk (`Engine._many`, whose transaction runs the admission
-        checks first), each ticket given its outcome; a ticket left out (its trade held by another chunk)
-        is queued again at the front, in its order, for the next chunk."""
+        checks first), each ticket given its outcome; a ticket left out (its trade or buyer held by another
+        chunk) is queued again at the front, in its order, for the next chunk."""
         try:
             outcomes: list[IngestResult | Exception] = self.engine._many(
                 [t.item for t in batch], [t.left_out for t in batch]
@@ -921,21 +921,21 @@ class _GroupCommit:
 
 
 class LeftOut(Exception):
-    """In a message's place among a group-commit chunk's outcomes: a trade of the message was held by
-    another transaction, so this chunk did not take it; the next one will."""
+    """In a message's place among a group-commit chunk's outcomes: a trade or buyer of the message was held
+    by another transaction, so this chunk did not take it; the next one will."""
 
     def __init__(self) -> None:
-        super().__init__("留待下一批处理 / left for the next chunk (its trade is being judged elsewhere)")
+        super().__init__("留待下一批处理 / left for the next chunk (its trade or buyer is judged elsewhere)")
 
 
-#: a message left out of this many chunks waits for its trades in the next one
+#: a message left out of this many chunks waits for its locks in the next one
 _MOST_LEFT_OUT = 2
 
 
 def _lock_or_defer(
     session: Session, read: Sequence[tuple[Intake, datetime, Any]], left_out: Sequence[int]
 ) -> dict[int, Exception]:
-    """Lock the trades of a group-commit chunk without waiting for other transactions
+    """Lock the trades and buyers of a group-commit chunk without waiting for other transactions
     (`locks.lock_or_defer`), except for messages left out `_MOST_LEFT_OUT` times already, or all of them
     when each was left out before (nothing else to do but wait). Returns `LeftOut` by position."""
     messages = [None if isinstance(p, CebError) else p[0] for _i, _m, p in read]
@@ -995,7 +995,7 @@ class _Ticket:
     outcome: IngestResult | Exception | None = None
     #: a leader has taken it into its chunk
     taken: bool = False
-    #: how many chunks left it out (its trade held by another chunk)
+    #: how many chunks left it out (its trade or buyer held by another chunk)
     left_out: int = 0
 
 
