@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from cbec.clearance.service import Engine
 from cbec.sim import SimConfig, bench
 from cbec.sim.bench import Router, count_lists, markdown, run_bench
 from cbec.sim.cli import register
@@ -26,6 +27,7 @@ from cbec.sim.http_bench import run_http_bench
 from cbec.sim.latency import Latencies
 from cbec.sim.output import write_set
 from cbec.sim.timeline import Timeline
+from cbec.store.db import Store
 
 
 def test_bench_runs_end_to_end_on_sqlite() -> None:
@@ -71,7 +73,7 @@ def test_http_bench_refuses_a_bad_setting_before_any_work(monkeypatch: pytest.Mo
 
 def test_http_bench_serves_a_set_and_times_decisions() -> None:
     result = run_http_bench(20, "sqlite", seed=8, server_workers=1, concurrency=4)
-    assert result.errors == 0 and result.undecided == 0
+    assert result.errors == 0 and result.undecided == 0 and result.waiting == 0
     assert result.peak_lists + result.load_lists == 20
     assert result.lists_per_second > 0 and 0 < result.p50_ms <= result.p99_ms
     assert "| sqlite | 1 / 1.0 | 20 |" in http_markdown(result)
@@ -85,12 +87,27 @@ def test_http_bench_in_batches_decides_every_list() -> None:
     """Each sender's files in multipart batches, two server processes taking a trade's documents at the same
     time: every list decided (the answers carry each decision once), none refused."""
     result = run_http_bench(24, "postgresql", seed=4, server_workers=2, concurrency=4, batch=10)
-    assert result.errors == 0 and result.undecided == 0 and result.batch == 10
+    assert result.errors == 0 and result.undecided == 0 and result.waiting == 0 and result.batch == 10
     assert result.peak_lists + result.load_lists == 24 and 0 < result.p50_ms <= result.p99_ms
     assert 1 < result.messages_per_request <= 10
     assert "| postgresql | 10 / " in http_markdown(result) and "batches of 10" in http_markdown(result)
     assert result.server.startswith("PostgreSQL ")
     assert f"- Database server: {result.server}\n" in http_markdown(result)
+
+
+def test_the_http_bench_reads_the_lists_left_waiting_from_the_store(store: Store) -> None:
+    """The count of lists left waiting comes from the stored statuses, not from the answers."""
+    from cbec.ceb import examples, render
+    from cbec.sim.http_bench import _left_waiting
+
+    schema = None
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect() as conn:
+            schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
+    url = store.engine.url.render_as_string(hide_password=False)
+    assert _left_waiting(url, schema) == 0
+    Engine(store).ingest(render(examples.ceb621(examples.Trade(order_no="WAIT1"))))
+    assert _left_waiting(url, schema) == 1
 
 
 def test_latencies_weighted_percentiles_match_one_sample_a_decision() -> None:

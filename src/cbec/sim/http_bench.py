@@ -103,6 +103,9 @@ class HttpResult:
     leaders: int = 1
     #: PostgreSQL: the server's version and settings (`procstat.server_settings`), read before the run
     server: str = ""
+    #: lists the database still holds as waiting at the end, every file sent (should be 0): read from the
+    #: store, so a list left undecided is found even when an answer's count would miss it
+    waiting: int = 0
 
     @property
     def messages_per_request(self) -> float:
@@ -128,7 +131,8 @@ class HttpResult:
             f"once, up to {self.batch} message(s) a request, {self.messages_per_request:.1f} on average): "
             f"peak {self.lists_per_second:.1f} lists/s, {self.files_per_second:.0f} documents/s; at half the "
             f"peak ({self.load_rate:.0f} messages/s) decision p50 {self.p50_ms:.1f} ms, p99 "
-            f"{self.p99_ms:.1f} ms; undecided {self.undecided}, errors {self.errors}; "
+            f"{self.p99_ms:.1f} ms; undecided {self.undecided} (left waiting in the database "
+            f"{self.waiting}), errors {self.errors}; "
             f"server peak RSS {self.server_peak_mb:.0f} MB; "
             f"peak-phase CPU: server {self.peak_server_cpu:.1f} s, database {self.peak_db_cpu:.1f} s, client "
             f"{self.peak_client_cpu:.1f} s → {self.files_per_server_cpu:.0f} messages per server CPU second"
@@ -465,6 +469,7 @@ def run_http_bench(
                 )
             )
             server_mb = _tree_rss_mb(proc.pid)
+            waiting = _left_waiting(url, schema)
         finally:
             proc.send_signal(signal.SIGINT)
             try:
@@ -493,6 +498,7 @@ def run_http_bench(
         p50_ms=load.latencies.percentile(0.5) * 1000,
         p99_ms=load.latencies.percentile(0.99) * 1000,
         undecided=max(0, lists_sent - peak.decided - load.decided),
+        waiting=waiting,
         errors=peak.errors + load.errors,
         server_peak_mb=server_mb,
         peak_server_cpu=cpu[0],
@@ -553,6 +559,19 @@ class _CpuMeter:
         return server, backends, now[2] - before[2]
 
 
+def _left_waiting(url: str, schema: str | None) -> int:
+    """How many current declaration lists the store still holds as waiting for a companion."""
+    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"} if schema else {})
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT count(*) FROM documents WHERE kind = 'list' AND current AND status = 'waiting'")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return int(found)
+
+
 def _wait_ready(port: int, proc: subprocess.Popen[Any]) -> None:
     import httpx
 
@@ -610,11 +629,13 @@ def markdown(result: HttpResult) -> str:
         + (" (from when its file was put in a batch)." if r.batch > 1 else "."),
         "",
         "| database | messages a request (most / mean) | lists | peak lists/s | peak documents/s "
-        "| half-peak load | decision p50 | decision p99 | undecided | errors | server peak RSS |",
+        "| half-peak load | decision p50 | decision p99 | undecided (left waiting) | errors "
+        "| server peak RSS |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {r.database} | {r.batch} / {r.messages_per_request:.1f} | {r.lists:,} | "
         f"{r.lists_per_second:,.1f} | {r.files_per_second:,.0f} | "
-        f"{r.load_rate:,.0f} msg/s | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.undecided} | {r.errors} | "
+        f"{r.load_rate:,.0f} msg/s | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.undecided} ({r.waiting}) | "
+        f"{r.errors} | "
         f"{r.server_peak_mb:.0f} MB |",
         "",
         f"Peak-phase CPU (/proc): server {r.peak_server_cpu:.1f} s, its PostgreSQL backends "
