@@ -89,7 +89,8 @@ def test_http_bench_in_batches_decides_every_list() -> None:
     result = run_http_bench(24, "postgresql", seed=4, server_workers=2, concurrency=4, batch=10)
     assert result.errors == 0 and result.undecided == 0 and result.waiting == 0 and result.batch == 10
     assert result.peak_lists + result.load_lists == 24 and 0 < result.p50_ms <= result.p99_ms
-    assert 1 < result.messages_per_request <= 10
+    assert 1 < result.messages_per_request <= 10 and 1 <= result.load_messages_per_request <= 10
+    assert result.load_files + result.peak_files == 4 * 24 and result.load_requests > 0
     assert "| postgresql | 10 / " in http_markdown(result) and "batches of 10" in http_markdown(result)
     assert result.server.startswith("PostgreSQL ")
     assert f"- Database server: {result.server}\n" in http_markdown(result)

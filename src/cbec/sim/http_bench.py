@@ -106,10 +106,17 @@ class HttpResult:
     #: lists the database still holds as waiting at the end, every file sent (should be 0): read from the
     #: store, so a list left undecided is found even when an answer's count would miss it
     waiting: int = 0
+    #: messages and requests sent in the half-peak phase: paced, a batch often goes before it fills
+    load_files: int = 0
+    load_requests: int = 0
 
     @property
     def messages_per_request(self) -> float:
         return self.peak_files / self.peak_requests if self.peak_requests else 0.0
+
+    @property
+    def load_messages_per_request(self) -> float:
+        return self.load_files / self.load_requests if self.load_requests else 0.0
 
     @property
     def lists_per_second(self) -> float:
@@ -130,7 +137,8 @@ class HttpResult:
             f"{self.database} over HTTP ({self.server_workers} server workers × {self.leaders} chunk(s) at "
             f"once, up to {self.batch} message(s) a request, {self.messages_per_request:.1f} on average): "
             f"peak {self.lists_per_second:.1f} lists/s, {self.files_per_second:.0f} documents/s; at half the "
-            f"peak ({self.load_rate:.0f} messages/s) decision p50 {self.p50_ms:.1f} ms, p99 "
+            f"peak ({self.load_rate:.0f} messages/s, {self.load_messages_per_request:.1f} a request) "
+            f"decision p50 {self.p50_ms:.1f} ms, p99 "
             f"{self.p99_ms:.1f} ms; undecided {self.undecided} (left waiting in the database "
             f"{self.waiting}), errors {self.errors}; "
             f"server peak RSS {self.server_peak_mb:.0f} MB; "
@@ -506,6 +514,8 @@ def run_http_bench(
         peak_client_cpu=cpu[2],
         batch=batch,
         peak_requests=peak.requests,
+        load_files=load.files,
+        load_requests=load.requests,
         leaders=leaders,
         server=server,
     )
@@ -634,7 +644,8 @@ def markdown(result: HttpResult) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {r.database} | {r.batch} / {r.messages_per_request:.1f} | {r.lists:,} | "
         f"{r.lists_per_second:,.1f} | {r.files_per_second:,.0f} | "
-        f"{r.load_rate:,.0f} msg/s | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.undecided} ({r.waiting}) | "
+        f"{r.load_rate:,.0f} msg/s, {r.load_messages_per_request:.1f} a request | {r.p50_ms:.1f} ms | "
+        f"{r.p99_ms:.1f} ms | {r.undecided} ({r.waiting}) | "
         f"{r.errors} | "
         f"{r.server_peak_mb:.0f} MB |",
         "",
