@@ -5,11 +5,13 @@ leaves out, instead of waiting for, the trades another transaction holds."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import Connection, create_engine, select, text
 from sqlalchemy.orm import Session
 
 from cbec.ceb import examples, render
@@ -37,34 +39,47 @@ def test_a_trades_documents_share_their_keys() -> None:
     assert both == sorted(both) and len(both) == 2
 
 
-def test_intake_waits_while_another_transaction_holds_the_trade(store: Store) -> None:
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite serializes every writer; the per-trade locks are PostgreSQL's")
-    trade = examples.Trade(order_no="LOCK3")
-    order = examples.ceb311(trade)
-    [key] = trade_keys([order])
-    engine = Engine(store, Settings())
-    other = create_engine(store.engine.url, connect_args={"options": search_path_option(store)})
-    results: list[IngestResult] = []
-    try:
-        with other.connect() as holder:
-            holder.begin()
-            holder.execute(text(HOLD), {"k": key})
-            worker = threading.Thread(target=lambda: results.append(engine.ingest(render(order), now=NOW)))
-            worker.start()
-            worker.join(1.0)
-            assert worker.is_alive() and not results  # blocked behind the holder's transaction
-            holder.rollback()  # ends the transaction and releases its advisory lock
-            worker.join(30)
-            assert not worker.is_alive()
-    finally:
-        other.dispose()
-    assert [r.outcome for r in results] == ["accepted"]
-
-
 def _pg(store: Store) -> None:
     if store.engine.dialect.name != "postgresql":
         pytest.skip("SQLite serializes every writer; the per-trade locks are PostgreSQL's")
+
+
+@contextmanager
+def _holding(store: Store, *keys: int) -> Iterator[Connection]:
+    """Another connection to the store's schema, in a transaction holding `keys` as intake takes them,
+    until it rolls back."""
+    other = create_engine(store.engine.url, connect_args={"options": search_path_option(store)})
+    try:
+        with other.connect() as holder:
+            holder.begin()
+            for key in keys:
+                holder.execute(text(HOLD), {"k": key})
+            yield holder
+    finally:
+        other.dispose()
+
+
+def _blocked_until_released(store: Store, engine: Engine, key: int, data: bytes) -> list[IngestResult]:
+    """`engine.ingest(data)` in a thread while another transaction holds `key`: checked to be still waiting
+    after a second, then let go; its results."""
+    results: list[IngestResult] = []
+    with _holding(store, key) as holder:
+        worker = threading.Thread(target=lambda: results.append(engine.ingest(data, now=NOW)))
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive() and not results  # blocked behind the holder's transaction
+        holder.rollback()  # ends the transaction and releases its advisory lock
+        worker.join(30)
+        assert not worker.is_alive()
+    return results
+
+
+def test_intake_waits_while_another_transaction_holds_the_trade(store: Store) -> None:
+    _pg(store)
+    order = examples.ceb311(examples.Trade(order_no="LOCK3"))
+    [key] = trade_keys([order])
+    results = _blocked_until_released(store, Engine(store, Settings()), key, render(order))
+    assert [r.outcome for r in results] == ["accepted"]
 
 
 def test_an_order_and_a_waybill_committing_together_decide_the_list_that_waited(
@@ -124,28 +139,21 @@ def test_a_chunk_leaves_out_what_another_transaction_holds(store: Store) -> None
     [key] = trade_keys([examples.ceb311(held)])
     [buyer] = buyer_keys(examples.ceb311(held))
     engine = Engine(store, Settings())
-    other = create_engine(store.engine.url, connect_args={"options": search_path_option(store)})
-    try:
-        with other.connect() as holder:
-            holder.begin()
-            holder.execute(text(HOLD), {"k": key})
-            holder.execute(text(HOLD), {"k": buyer})
-            items = [Intake(render(examples.ceb311(t)), now=NOW) for t in (held, free)]
-            first, second = engine._many(items, [0, 0])
-            assert isinstance(first, LeftOut)
-            assert isinstance(second, IngestResult) and second.outcome == "accepted"
-            with store.transaction() as session:
-                stored = session.scalars(select(DocumentRow.order_no)).all()
-            assert stored == ["LOCK7"]
-            waiting: list[Any] = []
-            worker = threading.Thread(target=lambda: waiting.extend(engine._many(items[:1], [2])))
-            worker.start()
-            worker.join(1.0)
-            assert worker.is_alive() and not waiting  # left out twice: it waits for the trade
-            holder.rollback()
-            worker.join(30)
-    finally:
-        other.dispose()
+    with _holding(store, key, buyer) as holder:
+        items = [Intake(render(examples.ceb311(t)), now=NOW) for t in (held, free)]
+        first, second = engine._many(items, [0, 0])
+        assert isinstance(first, LeftOut)
+        assert isinstance(second, IngestResult) and second.outcome == "accepted"
+        with store.transaction() as session:
+            stored = session.scalars(select(DocumentRow.order_no)).all()
+        assert stored == ["LOCK7"]
+        waiting: list[Any] = []
+        worker = threading.Thread(target=lambda: waiting.extend(engine._many(items[:1], [2])))
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive() and not waiting  # left out twice: it waits for the trade
+        holder.rollback()
+        worker.join(30)
     assert [r.outcome for r in waiting] == ["accepted"]
 
 
@@ -160,15 +168,8 @@ def test_a_trade_left_out_keeps_its_order_in_the_chunk(store: Store) -> None:
         examples.ceb311(examples.Trade(order_no="LOCK9", buyer=examples.Buyer(id_number=OTHER_ID))),
     )
     waybill_key = (set(trade_keys([listing])) - set(trade_keys([order]))).pop()
-    other = create_engine(store.engine.url, connect_args={"options": search_path_option(store)})
-    try:
-        with other.connect() as holder, Session(store.engine) as session, session.begin():
-            holder.begin()
-            holder.execute(text(HOLD), {"k": waybill_key})
-            assert lock_or_defer(session, [listing, order, None, other_order]) == {0, 1}
-            holder.rollback()
-    finally:
-        other.dispose()
+    with _holding(store, waybill_key), Session(store.engine) as session, session.begin():
+        assert lock_or_defer(session, [listing, order, None, other_order]) == {0, 1}
 
 
 def test_a_buyer_held_elsewhere_leaves_the_list_out(store: Store) -> None:
@@ -185,15 +186,8 @@ def test_a_buyer_held_elsewhere_leaves_the_list_out(store: Store) -> None:
         examples.Trade(order_no="LOCK12", logistics_no="LOCKW12", buyer=examples.Buyer(id_number=OTHER_ID))
     )
     assert buyer_keys(stranger) != {buyer}
-    other = create_engine(store.engine.url, connect_args={"options": search_path_option(store)})
-    try:
-        with other.connect() as holder, Session(store.engine) as session, session.begin():
-            holder.begin()
-            holder.execute(text(HOLD), {"k": buyer})
-            assert lock_or_defer(session, [listing, stranger]) == {0}
-            holder.rollback()
-    finally:
-        other.dispose()
+    with _holding(store, buyer), Session(store.engine) as session, session.begin():
+        assert lock_or_defer(session, [listing, stranger]) == {0}
 
 
 #: a checksum-valid ID number other than the examples' buyer's
@@ -204,31 +198,16 @@ def test_a_message_left_out_by_group_commit_is_taken_and_answered(store: Store) 
     """Over group commit the left-out message goes back to the queue; a chunk of nothing but messages left
     out before waits for their trades, so the caller gets its answer once the trade is free."""
     _pg(store)
-    trade = examples.Trade(order_no="LOCK10")
-    order = examples.ceb311(trade)
+    order = examples.ceb311(examples.Trade(order_no="LOCK10"))
     [key] = trade_keys([order])
     engine = Engine(store, Settings(group_commit=True))
-    other = create_engine(store.engine.url, connect_args={"options": search_path_option(store)})
-    results: list[IngestResult] = []
-    try:
-        with other.connect() as holder:
-            holder.begin()
-            holder.execute(text(HOLD), {"k": key})
-            worker = threading.Thread(target=lambda: results.append(engine.ingest(render(order), now=NOW)))
-            worker.start()
-            worker.join(1.0)
-            assert worker.is_alive() and not results
-            holder.rollback()
-            worker.join(30)
-    finally:
-        other.dispose()
+    results = _blocked_until_released(store, engine, key, render(order))
     assert [r.outcome for r in results] == ["accepted"]
     assert engine.chunk_stats["left_out"] == 1
 
 
 def test_the_same_trade_in_another_schema_does_not_block(store: Store) -> None:
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite serializes every writer; the per-trade locks are PostgreSQL's")
+    _pg(store)
     trade = examples.Trade(order_no="LOCK4")
     order = examples.ceb311(trade)
     engine = Engine(store, Settings())

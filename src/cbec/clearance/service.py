@@ -344,19 +344,19 @@ class Engine:
         with self.store.transaction() as session:
             later = _lock_or_defer(session, read, left_out) if left_out is not None else {}
             read, refused = _admitted(session, read, skip=later)
-            refused.update(later)
+            not_taken = {**refused, **later}  # by position: a refusal, or `LeftOut`
             taken = [
                 (p[0], m)
                 for i, (_i, m, p) in enumerate(read)
-                if i not in refused and not isinstance(p, CebError)
+                if i not in not_taken and not isinstance(p, CebError)
             ]
             if left_out is None:
                 locks.lock_trades(session, [message for message, _m in taken])
             unit.begin(session, self.nodes)
             _preload(session, taken, lock_stock=lock_stock)
             for index, (item, moment, parsed) in enumerate(read):
-                if index in refused:
-                    results.append(refused[index])
+                if index in not_taken:
+                    results.append(not_taken[index])
                     continue
                 if isinstance(parsed, CebError):
                     answer = self._format_receipt(item.data, parsed, moment)
@@ -939,9 +939,8 @@ def _lock_or_defer(
     (`locks.lock_or_defer`), except for messages left out `_MOST_LEFT_OUT` times already, or all of them
     when each was left out before (nothing else to do but wait). Returns `LeftOut` by position."""
     messages = [None if isinstance(p, CebError) else p[0] for _i, _m, p in read]
-    waiting = [i for i, n in enumerate(left_out) if n >= _MOST_LEFT_OUT]
-    if all(n > 0 for n in left_out):
-        waiting = list(range(len(read)))
+    only_left_out_before = all(left_out)
+    waiting = [i for i, n in enumerate(left_out) if only_left_out_before or n >= _MOST_LEFT_OUT]
     return {i: LeftOut() for i in locks.lock_or_defer(session, messages, waiting)}
 
 
