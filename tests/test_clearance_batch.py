@@ -318,10 +318,11 @@ def test_the_parsed_message_cache_is_bounded() -> None:
 
 
 def test_the_preload_probes_its_document_indexes_without_statistics() -> None:
-    """The chunk's document questions (by business key, by order, by waybill) are planned to probe their
-    index key by key on PostgreSQL even when the documents table has never been analyzed (autovacuum off
-    or behind). With the kind outside the keys, the planner guessed `kind IN (…)` selective and read every
-    order, payment and list of the table for each chunk: the database's CPU grew with the table."""
+    """The chunk's question about documents (by business key, by order, by waybill: one statement) is
+    planned to probe each part's index key by key on PostgreSQL even when the documents table has never been
+    analyzed (autovacuum off or behind), whichever parts have keys. With the kind outside the keys, the
+    planner guessed `kind IN (…)` selective and read every order, payment and list of the table for each
+    chunk: the database's CPU grew with the table."""
     from sqlalchemy import text
 
     from cbec.clearance import service
@@ -329,9 +330,9 @@ def test_the_preload_probes_its_document_indexes_without_statistics() -> None:
     from store_fixtures import pg_store
 
     expected = {
-        "by_key": "ix_documents_key",
-        "by_order": "ix_documents_order",
-        "by_waybill": "ix_documents_logistics",
+        service.BY_KEY: "ix_documents_key",
+        service.BY_ORDER: "ix_documents_order",
+        service.BY_WAYBILL: "ix_documents_logistics",
     }
     for store in pg_store():
         with store.transaction() as session:
@@ -339,16 +340,87 @@ def test_the_preload_probes_its_document_indexes_without_statistics() -> None:
             session.execute(
                 text(_DOCUMENTS)
             )  # 20,000 current documents of a real size (1.5 KB), a quarter of each kind, no ANALYZE
-        asks = service._preload_statements("postgresql")
+        statement = service._preload_statements("postgresql").documents
         pairs = {("E" + str(i % 50), "O" + str(i // 4)) for i in range(1, 20000, 801)}  # a chunk's 25
-        for name, index in expected.items():
-            question = getattr(asks, name)
+        for asked in [list(expected), *([q] for q in expected)]:  # all parts with keys, then each alone
+            values: dict[str, object] = {}
+            for question in expected:
+                keys = question.keys(pairs if question in asked else set())
+                values.update(bulk.keys_values("postgresql", keys, question.name, arity=question.arity))
             with store.engine.connect() as conn:
-                compiled = question.statement.compile(dialect=conn.dialect)
-                params = compiled.construct_params(bulk.keys_values("postgresql", question.keys(pairs)))
+                compiled = statement.compile(dialect=conn.dialect)
+                params = compiled.construct_params(values)
                 plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled.string}", params).scalars())
-            assert f"Index Scan using {index} on documents" in plan, plan
+            for question in asked:
+                assert f"Index Scan using {expected[question]} on documents" in plan, plan
             assert "Seq Scan on documents" not in plan and "Bitmap Heap Scan on documents" not in plan, plan
+
+
+def test_the_preload_question_finds_documents_by_each_key(store: Store) -> None:
+    """The one statement of the chunk's question about documents finds exactly the current documents of the
+    right kinds that one of its parts names, whichever parts are given keys, on either database."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, text
+
+    from cbec.clearance import service
+    from cbec.store import bulk
+    from cbec.store.models import DocumentRow
+
+    now = datetime(2026, 11, 29, tzinfo=UTC)
+    kinds = ["order", "payment", "waybill", "list"]
+    with store.transaction() as session:
+        session.execute(text(_ONE_MESSAGE.replace("now()", "CURRENT_TIMESTAMP")))
+        rows = [
+            {
+                "kind": kinds[i % 4],
+                "doc_key": f"K{i}",
+                "version": 1,
+                "current": i != 8,  # K8, an order, superseded
+                "message_id": 1,
+                "position": 1,
+                "head_guid": "h",
+                "status": "accepted",
+                "ebp_code": f"E{i % 50}",
+                "order_no": f"O{i // 4}",
+                "logistics_code": f"L{i % 7}",
+                "logistics_no": f"W{i // 4}",
+                "body": {},
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(40)
+        ]
+        session.execute(insert(DocumentRow), rows)
+    statement = service._preload_statements(store.dialect).documents
+    cases = [
+        # K3 is a list, K4 an order; K9 is a payment, K8 no longer current, K99 not there
+        (
+            {
+                service.BY_KEY: {
+                    ("list", "K3"),
+                    ("order", "K4"),
+                    ("order", "K9"),
+                    ("order", "K8"),
+                    ("order", "K99"),
+                }
+            },
+            {"K3", "K4"},
+        ),
+        ({service.BY_ORDER: {("E5", "O1")}}, {"K5"}),  # a payment
+        ({service.BY_ORDER: {("E6", "O1")}}, set()),  # a waybill: asked by order, not found that way
+        ({service.BY_WAYBILL: {("L2", "W0"), ("L4", "W1")}}, {"K2"}),  # K4 is an order: no waybill part
+        ({service.BY_KEY: {("order", "K4")}, service.BY_WAYBILL: {("L0", "W1")}}, {"K4", "K7"}),
+        ({service.BY_KEY: {("order", "K12")}, service.BY_ORDER: {("E12", "O3")}}, {"K12"}),  # found twice
+    ]
+    for asked, wanted in cases:
+        values: dict[str, object] = {}
+        for question in (service.BY_KEY, service.BY_ORDER, service.BY_WAYBILL):
+            keys = question.keys(asked.get(question, set()))
+            values.update(bulk.keys_values(store.dialect, keys, question.name, arity=question.arity))
+        with store.transaction() as session:
+            found = [row.doc_key for row in session.scalars(statement, values)]
+        assert sorted(found) == sorted(wanted), asked
 
 
 _ONE_MESSAGE = (

@@ -85,22 +85,28 @@ def load(session: Session, kind: str, path: Path, now: datetime | None = None) -
 def _active(session: Session, kind: str) -> list[tuple[int, str, str]]:
     """(id, sha256, name) of the active rows of a kind, oldest first — without fetching the contents.
 
-    Asked once per intake transaction (`unit.reference_cache`): a chunk of messages decides with the
-    versions active when it began, as a single message always did."""
+    Asked once per intake transaction (`unit.reference_cache`), for every kind at once (a decision asks for
+    both): a chunk of messages decides with the versions active when it began, as a single message always
+    did."""
     cache = unit.reference_cache(session)
     if cache is not None and kind in cache:
         found: list[tuple[int, str, str]] = cache[kind]
         return found
     with session.no_autoflush:  # nothing pending in an intake changes reference rows (`load` flushes its own)
-        rows = session.execute(
-            select(ReferenceRow.id, ReferenceRow.sha256, ReferenceRow.name)
-            .where(ReferenceRow.kind == kind, ReferenceRow.active.is_(True))
-            .order_by(ReferenceRow.id)
-        ).all()
-    active = [(row.id, row.sha256, row.name) for row in rows]
+        rows = session.execute(_ACTIVE).all()
+    active: dict[str, list[tuple[int, str, str]]] = {POSITIVE_LIST: [], RATES: []}
+    for row in rows:
+        active.setdefault(row.kind, []).append((row.id, row.sha256, row.name))
     if cache is not None:
-        cache[kind] = active
-    return active
+        cache.update(active)
+    return active.get(kind, [])
+
+
+_ACTIVE = (
+    select(ReferenceRow.kind, ReferenceRow.id, ReferenceRow.sha256, ReferenceRow.name)
+    .where(ReferenceRow.active.is_(True))
+    .order_by(ReferenceRow.id)
+)
 
 
 #: parsed reference files by content hash: every decision consults them, so they are parsed once

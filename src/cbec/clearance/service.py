@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.orm import Session, defer
 
 from cbec.access import node_parties
@@ -1050,14 +1050,13 @@ def _preload(
                 asks.messages, bulk.keys_values(dialect, sorted(index.covered_messages))
             )
         }
-    questions = [
-        (asks.by_key, index.covered_keys),
-        (asks.by_order, index.covered_orders),
-        (asks.by_waybill, index.covered_waybills),
-    ]
     seen: set[int] = set()
-    for question, pairs in questions:
-        _add_documents(session, index, question, pairs, seen)
+    _add_documents(
+        session,
+        index,
+        {BY_KEY: index.covered_keys, BY_ORDER: index.covered_orders, BY_WAYBILL: index.covered_waybills},
+        seen,
+    )
     waiting = _waiting_lists(session, index, asks, seen)
     years = {moment.astimezone(CST).year for _message, moment in messages}
     for listing in waiting:  # a companion of the chunk may decide it: its buyer's ledger rows too
@@ -1100,16 +1099,24 @@ def _preload(
 
 @dataclass(frozen=True)
 class _Question:
-    """A preload question about documents: its statement, and the kinds each of its keys is asked for
-    (none: the key carries its kind)."""
+    """One part of the preload's question about documents (`_PreloadStatements.documents`): the name of its
+    keys' parameters, and the kinds each of its keys is asked for (none: the key carries its kind)."""
 
-    statement: Any
+    name: str
+    arity: int
     kinds: tuple[str, ...] = ()
 
-    def keys(self, pairs: set[tuple[str, str]]) -> list[tuple[str, ...]]:
+    def keys(self, pairs: Collection[tuple[str, str]]) -> list[tuple[str, ...]]:
         if not self.kinds:
             return sorted(pairs)
         return [(kind, *pair) for pair in sorted(pairs) for kind in self.kinds]
+
+
+#: current documents by (kind, business key), by (ebpCode, orderNo) and by (logisticsCode, logisticsNo),
+#: the last two of the kinds that carry them
+BY_KEY = _Question("by_key", 2)
+BY_ORDER = _Question("by_order", 3, unit.BY_ORDER)
+BY_WAYBILL = _Question("by_waybill", 3, unit.BY_WAYBILL)
 
 
 @dataclass(frozen=True)
@@ -1118,11 +1125,9 @@ class _PreloadStatements:
     and keying a statement cost several times the CPU of running it, and a chunk asks up to eight)."""
 
     messages: Any
-    #: current documents by (kind, business key)
-    by_key: _Question
-    #: … by (ebpCode, orderNo) and by (logisticsCode, logisticsNo), of the kinds that carry them
-    by_order: _Question
-    by_waybill: _Question
+    #: current documents found by any of the keys of `BY_KEY`, `BY_ORDER` and `BY_WAYBILL`: one statement,
+    #: where a statement each cost a chunk of a few messages two more round trips and ORM executions
+    documents: Any
     quota: Any
     #: PostgreSQL: the buyers' quota rows made if missing (SQLite: None; its chunk holds the write lock)
     quota_rows: Any
@@ -1140,16 +1145,22 @@ def _preload_statements(dialect: str) -> _PreloadStatements:
 
     current = DocumentRow.current.is_(True)
 
-    def documents(*columns: Any, kinds: tuple[str, ...] = ()) -> _Question:
-        """Current documents by (kind, *columns): each key names every column of its index, the kind
-        included (one key for each of `kinds` when given), so the index is probed key by key whatever the
-        table's statistics (`bulk.keys_bound`)."""
-        query = (
-            select(DocumentRow)
-            .where(current, bulk.keys_bound(dialect, (DocumentRow.kind, *columns)))
-            .options(defer(DocumentRow.body))  # read only where no parsed message is at hand
-        )
-        return _Question(query, kinds)
+    def ids(question: _Question, *columns: Any) -> Any:
+        """Current documents' ids by (kind, *columns): each key names every column of its index, the kind
+        included, so the index is probed key by key whatever the table's statistics (`bulk.keys_bound`)."""
+        keys = bulk.keys_bound(dialect, (DocumentRow.kind, *columns), question.name)
+        return select(DocumentRow.id).where(current, keys)
+
+    found = union_all(
+        ids(BY_KEY, DocumentRow.doc_key),
+        ids(BY_ORDER, DocumentRow.ebp_code, DocumentRow.order_no),
+        ids(BY_WAYBILL, DocumentRow.logistics_code, DocumentRow.logistics_no),
+    )
+    documents = (
+        select(DocumentRow)
+        .where(DocumentRow.id.in_(found.scalar_subquery()))
+        .options(defer(DocumentRow.body))  # read only where no parsed message is at hand
+    )
 
     quota = select(QuotaRow).where(bulk.keys_bound(dialect, (QuotaRow.buyer_key, QuotaRow.year)))
     quota_rows = None
@@ -1164,9 +1175,7 @@ def _preload_statements(dialect: str) -> _PreloadStatements:
         messages=select(MessageRow.msg_type, MessageRow.guid).where(
             bulk.keys_bound(dialect, (MessageRow.msg_type, MessageRow.guid))
         ),
-        by_key=documents(DocumentRow.doc_key),
-        by_order=documents(DocumentRow.ebp_code, DocumentRow.order_no, kinds=unit.BY_ORDER),
-        by_waybill=documents(DocumentRow.logistics_code, DocumentRow.logistics_no, kinds=unit.BY_WAYBILL),
+        documents=documents,
         quota=quota,
         quota_rows=quota_rows,
         stock=stock_rows,
@@ -1202,9 +1211,8 @@ def _waiting_lists(
         for row in waiting.values()
         if row.logistics_code is not None and row.logistics_no is not None
     } - index.covered_waybills
-    _add_documents(session, index, asks.by_order, orders, seen)
+    _add_documents(session, index, {BY_ORDER: orders, BY_WAYBILL: waybills}, seen)
     index.covered_orders |= orders
-    _add_documents(session, index, asks.by_waybill, waybills, seen)
     index.covered_waybills |= waybills
     # their message rows, which a decision answers for (id, sender), without a query (and flush) each
     ids = sorted({row.message_id for row in waiting.values()} - index.messages.keys())
@@ -1215,14 +1223,22 @@ def _waiting_lists(
 
 
 def _add_documents(
-    session: Session, index: unit.ChunkIndex, question: _Question, pairs: set[tuple[str, str]], seen: set[int]
+    session: Session,
+    index: unit.ChunkIndex,
+    asked: Mapping[_Question, Collection[tuple[str, str]]],
+    seen: set[int],
 ) -> None:
-    """Ask a preload question (`_PreloadStatements`) for `pairs` and put every row found into `index`,
-    each once (`seen`: the ids already in it)."""
-    if not pairs:
+    """Ask the preload's question about documents (`_PreloadStatements.documents`) for the pairs of each
+    part, and put every row found into `index`, each once (`seen`: the ids already in it)."""
+    if not any(asked.values()):
         return
     dialect = session.get_bind().dialect.name
-    for found in session.scalars(question.statement, bulk.keys_values(dialect, question.keys(pairs))):
+    values: dict[str, Any] = {}
+    for question in (BY_KEY, BY_ORDER, BY_WAYBILL):
+        keys = question.keys(asked.get(question, ()))
+        values.update(bulk.keys_values(dialect, keys, question.name, arity=question.arity))
+    statement = _preload_statements(dialect).documents
+    for found in session.scalars(statement, values):
         if found.id not in seen:
             seen.add(found.id)
             index.add(found)

@@ -102,8 +102,7 @@ def flush_rows(session: Session) -> None:
     for table, values in rows:
         by_table.setdefault(table, []).append(values)
     rows.clear()
-    for table, batch in by_table.items():
-        bulk.insert_rows(session, table, batch)
+    bulk.insert_tables(session, list(by_table.items()))
 
 
 def flush_new(session: Session) -> None:
@@ -112,8 +111,9 @@ def flush_new(session: Session) -> None:
     chunk = index(session)
     if chunk is not None and session.new:
         pending = list(session.new)
-        for model in (MessageRow, DocumentRow):
-            bulk.insert_new(session, [o for o in pending if type(o) is model])
+        bulk.insert_new(
+            session, *([o for o in pending if type(o) is model] for model in (MessageRow, DocumentRow))
+        )
     session.flush()
 
 

@@ -11,11 +11,17 @@ normalized to UTC by `UtcDateTime`). SQLite's executemany is already a C loop: i
 `insert_new` does the same for new ORM objects that were given their primary key up front (ids allocated
 for a chunk): written with COPY, then registered as persistent exactly as a flush registers what it
 inserted, so later changes to them are ordinary UPDATEs and the unit of work never inserts them again.
+
+A COPY costs two round trips and a statement the server parses afresh, whatever its size: for the few rows
+a table gets from a small chunk (an HTTP server's group commit under light load: one to a few messages)
+that was most of the write. Tables given fewer than `COPY_FROM` rows are therefore written together, each
+with one prepared INSERT run for all its rows, in one pipeline: one round trip for all of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -48,59 +54,138 @@ def new_object(model: type[M], **values: Any) -> M:
     return obj
 
 
+#: tables given at least this many rows are written with COPY, the rest together in one pipeline
+COPY_FROM = 24
+
+
+@dataclass(frozen=True)
+class _Write:
+    table: Table
+    columns: list[Column[Any]]
+    values: Iterable[Sequence[Any]]
+    rows: int
+
+
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert `rows` (dicts by column key) into `table` in the order given."""
-    if not rows:
+    insert_tables(session, [(table, rows)])
+
+
+def insert_tables(session: Session, batches: Sequence[tuple[Table, Sequence[dict[str, Any]]]]) -> None:
+    """Insert each batch of rows (dicts by column key) into its table, the batches in the order given."""
+    batches = [(table, rows) for table, rows in batches if rows]
+    if not batches:
         return
     if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), list(rows))
+        for table, rows in batches:
+            session.execute(insert(table), list(rows))
         return
-    keys: dict[str, None] = {}
-    for row in rows:
-        keys.update(dict.fromkeys(row))
-    columns = [table.c[key] for key in keys]
-    fill = [_default(column) for column in columns]
-    _copy(
-        session,
-        table,
-        columns,
-        ([row.get(c.key, d) for c, d in zip(columns, fill, strict=True)] for row in rows),
-    )
+    writes = []
+    for table, rows in batches:
+        keys: dict[str, None] = {}
+        for row in rows:
+            keys.update(dict.fromkeys(row))
+        columns = [table.c[key] for key in keys]
+        writes.append(_Write(table, columns, _from_dicts(rows, columns), len(rows)))
+    _write(session, writes)
 
 
-def insert_new(session: Session, objects: Sequence[Any]) -> list[Any]:
-    """Write pending ORM objects of one mapped class that already carry their primary key, and make them
-    persistent in `session`. Returns the objects it did not take (no primary key yet): the caller leaves
-    those to the unit of work. On databases other than PostgreSQL nothing is taken."""
-    if not objects or session.get_bind().dialect.name != "postgresql":
-        return list(objects)
-    table: Table = type(objects[0]).__table__
-    primary = [c.key for c in table.primary_key.columns]
-    ready = [o for o in objects if all(getattr(o, key) is not None for key in primary)]
-    if not ready:
-        return list(objects)
-    columns = list(table.columns)
-    for column in columns:  # what the unit of work would have filled in: the scalar default, else NULL
-        default = _default(column)  # (every column set, so none is left expired after the attach below)
-        for obj in ready:
-            if column.key not in obj.__dict__:
-                setattr(obj, column.key, default)
-    _copy(session, table, columns, ([obj.__dict__.get(c.key) for c in columns] for obj in ready))
+def insert_new(session: Session, *groups: Sequence[Any]) -> list[Any]:
+    """Write pending ORM objects that already carry their primary key, each group of one mapped class, the
+    groups in the order given, and make them persistent in `session`. Returns the objects it did not take
+    (no primary key yet): the caller leaves those to the unit of work. On databases other than PostgreSQL
+    nothing is taken."""
+    if session.get_bind().dialect.name != "postgresql":
+        return [o for objects in groups for o in objects]
+    left: list[Any] = []
+    writes: list[_Write] = []
+    ready_all: list[Any] = []
+    for objects in groups:
+        if not objects:
+            continue
+        table: Table = type(objects[0]).__table__
+        primary = [c.key for c in table.primary_key.columns]
+        ready = [o for o in objects if all(getattr(o, key) is not None for key in primary)]
+        taken = {id(o) for o in ready}
+        left.extend(o for o in objects if id(o) not in taken)
+        if not ready:
+            continue
+        columns = list(table.columns)
+        for column in columns:  # what the unit of work would have filled in: the scalar default, else NULL
+            default = _default(column)  # (every column set, so none is left expired after the attach below)
+            for obj in ready:
+                if column.key not in obj.__dict__:
+                    setattr(obj, column.key, default)
+        writes.append(_Write(table, columns, _from_objects(ready, columns), len(ready)))
+        ready_all.extend(ready)
+    _write(session, writes)
     # what a flush does after its INSERT: identity keys set, attribute state committed, the rows moved from
     # the session's new objects to its identity map and kept for a rollback to undo
-    session._register_persistent({inspect(obj) for obj in ready})
-    taken = {id(o) for o in ready}
-    return [o for o in objects if id(o) not in taken]
+    if ready_all:
+        session._register_persistent({inspect(obj) for obj in ready_all})
+    return left
 
 
-def _copy(session: Session, table: Table, columns: list[Column[Any]], values: Any) -> None:
+def _from_dicts(rows: Sequence[dict[str, Any]], columns: Sequence[Column[Any]]) -> Iterator[list[Any]]:
+    fill = [_default(column) for column in columns]
+    for row in rows:
+        yield [row.get(c.key, d) for c, d in zip(columns, fill, strict=True)]
+
+
+def _from_objects(objects: Sequence[Any], columns: Sequence[Column[Any]]) -> Iterator[list[Any]]:
+    for obj in objects:
+        yield [obj.__dict__.get(c.key) for c in columns]
+
+
+def _write(session: Session, writes: Sequence[_Write]) -> None:
+    """The writes on PostgreSQL: the small ones first, in one pipeline (run in order), then COPY for the
+    large ones in order; or, when a small write refers to a table a large one before it writes, everything
+    copied in order."""
     dialect = session.get_bind().dialect
-    processors: list[Processor] = [c.type._cached_bind_processor(dialect) for c in columns]
-    names = ", ".join(f'"{c.name}"' for c in columns)
     driver = session.connection().connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in values:
+    small = [w for w in writes if w.rows < COPY_FROM]
+    large = [w for w in writes if w.rows >= COPY_FROM]
+    if small and large and not _may_go_first(writes):
+        small, large = [], list(writes)
+    if small:
+        with driver.pipeline(), driver.cursor() as cursor:
+            for w in small:
+                processors = _processors(w.columns, dialect)
+                names = ", ".join(f'"{c.name}"' for c in w.columns)
+                marks = ", ".join(["%s"] * len(w.columns))
+                cursor.executemany(
+                    f'INSERT INTO "{w.table.name}" ({names}) VALUES ({marks})',
+                    [
+                        [v if p is None else p(v) for p, v in zip(processors, row, strict=True)]
+                        for row in w.values
+                    ],
+                )
+    for w in large:
+        _copy(driver, dialect, w)
+
+
+def _may_go_first(writes: Sequence[_Write]) -> bool:
+    """Whether the small writes may all run before the large ones: no small write refers to a table that a
+    large write before it writes (those rows would not be there yet)."""
+    for i, write in enumerate(writes):
+        if write.rows >= COPY_FROM:
+            continue
+        referred = {fk.column.table for fk in write.table.foreign_keys}
+        if any(earlier.rows >= COPY_FROM and earlier.table in referred for earlier in writes[:i]):
+            return False
+    return True
+
+
+def _processors(columns: Sequence[Column[Any]], dialect: Any) -> list[Processor]:
+    return [c.type._cached_bind_processor(dialect) for c in columns]
+
+
+def _copy(driver: Any, dialect: Any, write: _Write) -> None:
+    processors = _processors(write.columns, dialect)
+    names = ", ".join(f'"{c.name}"' for c in write.columns)
+    with driver.cursor() as cursor, cursor.copy(f'COPY "{write.table.name}" ({names}) FROM STDIN') as copy:
+        for row in write.values:
             copy.write_row([v if p is None else p(v) for p, v in zip(processors, row, strict=True)])
 
 
@@ -138,11 +223,15 @@ def keys_bound(dialect: str, columns: Sequence[Any], name: str = "keys") -> Colu
     return tuple_(*columns).in_(select(*(keys.c[label] for label in labels)))
 
 
-def keys_values(dialect: str, keys: Sequence[tuple[Any, ...]], name: str = "keys") -> dict[str, Any]:
-    """The parameters of a `keys_bound` condition for `keys` (non-empty, all of the condition's arity)."""
+def keys_values(
+    dialect: str, keys: Sequence[tuple[Any, ...]], name: str = "keys", *, arity: int | None = None
+) -> dict[str, Any]:
+    """The parameters of a `keys_bound` condition for `keys` (all of the condition's arity): none of them
+    only with that `arity` given, for a condition that is one part of a statement (it then finds nothing)."""
     if dialect != "postgresql":
         return {name: list(keys)}
-    return {f"{name}_{label}": [k[i] for k in keys] for i, label in enumerate(_labels(len(keys[0])))}
+    size = arity if arity is not None else len(keys[0])
+    return {f"{name}_{label}": [k[i] for k in keys] for i, label in enumerate(_labels(size))}
 
 
 def _labels(n: int) -> list[str]:
