@@ -134,6 +134,31 @@ def test_bulk_writes_store_what_an_insert_would(store: Store) -> None:
         assert session.scalar(select(func.count()).select_from(EventRow)) == len(events)
 
 
+def test_bulk_writes_keep_rows_after_the_rows_they_refer_to() -> None:
+    """Small writes share one pipeline, sent before the COPYs of the large ones, unless they refer to a
+    table written by a write before them that is not in it: then they follow it, in their order."""
+    from cbec.store import bulk
+    from cbec.store.models import DocumentRow, EventRow, ReceiptRow, TaxBillRow
+
+    def w(model: type, rows: int) -> bulk._Write:
+        return bulk._Write(model.__table__, [], [], rows)
+
+    big, few = bulk.COPY_FROM, bulk.COPY_FROM - 1
+
+    def names(steps: list[bulk._Write | list[bulk._Write]]) -> list[str | list[str]]:
+        return [s.table.name if isinstance(s, bulk._Write) else [x.table.name for x in s] for s in steps]
+
+    chunk = [w(MessageRow, few), w(DocumentRow, few), w(ReceiptRow, 1), w(EventRow, 2)]
+    assert names(bulk._steps(chunk)) == [["messages", "documents", "receipts", "events"]]
+    # the documents refer to messages copied before them: they, and what refers to them, come after
+    chunk = [w(MessageRow, big), w(DocumentRow, few), w(ReceiptRow, 1), w(EventRow, 2), w(TaxBillRow, big)]
+    assert names(bulk._steps(chunk)) == ["messages", ["documents", "receipts", "events"], "tax_bills"]
+    # copied documents refer to messages in the pipeline, sent first; the receipts refer to both
+    chunk = [w(MessageRow, few), w(DocumentRow, big), w(ReceiptRow, 1)]
+    assert names(bulk._steps(chunk)) == [["messages"], "documents", ["receipts"]]
+    assert bulk._steps([]) == []
+
+
 def test_migration_0010_keeps_every_party_and_can_go_back(store: Store) -> None:
     """0010 drops the document kind from the party rows (one b-tree left), indexes receipts by recipient and
     drops the unique index on their random guid; going back to 0009 takes each kind from its document

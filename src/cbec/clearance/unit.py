@@ -92,28 +92,20 @@ def add_row(session: Session, model: Any, **values: Any) -> None:
 
 
 def flush_rows(session: Session) -> None:
-    """Insert the collected rows, one bulk insert per table (`cbec.store.bulk`), in the order they were
-    made; first the chunk's new messages and documents they point to."""
+    """Write the chunk's new messages and documents (ids allocated up front), then the collected rows, in
+    the order they were made: one bulk write for all of them (`cbec.store.bulk.write`). Then the unit of
+    work flushes whatever else is pending (changed rows, new rows without an id): no collected row refers
+    to one of those, which have no id yet."""
     rows: list[tuple[Table, dict[str, Any]]] | None = session.info.get(ROWS)
     if not rows:
         return
-    flush_new(session)
     by_table: dict[Table, list[dict[str, Any]]] = {}
     for table, values in rows:
         by_table.setdefault(table, []).append(values)
     rows.clear()
-    bulk.insert_tables(session, list(by_table.items()))
-
-
-def flush_new(session: Session) -> None:
-    """Write the chunk's new messages, then its new documents (ids allocated up front) in bulk, and let the
-    unit of work flush whatever else is pending (changed rows, new rows without an id)."""
-    chunk = index(session)
-    if chunk is not None and session.new:
-        pending = list(session.new)
-        bulk.insert_new(
-            session, *([o for o in pending if type(o) is model] for model in (MessageRow, DocumentRow))
-        )
+    pending = list(session.new) if index(session) is not None else []
+    new = [[o for o in pending if type(o) is model] for model in (MessageRow, DocumentRow)]
+    bulk.write(session, new, list(by_table.items()))
     session.flush()
 
 

@@ -8,14 +8,14 @@ Values go through each column's SQLAlchemy bind processor first, so a row is sto
 `session.execute(insert(table), rows)` would store it (JSON serialized the same way, datetimes
 normalized to UTC by `UtcDateTime`). SQLite's executemany is already a C loop: it stays.
 
-`insert_new` does the same for new ORM objects that were given their primary key up front (ids allocated
+`write` does the same for new ORM objects that were given their primary key up front (ids allocated
 for a chunk): written with COPY, then registered as persistent exactly as a flush registers what it
 inserted, so later changes to them are ordinary UPDATEs and the unit of work never inserts them again.
 
 A COPY costs two round trips and a statement the server parses afresh, whatever its size: for the few rows
 a table gets from a small chunk (an HTTP server's group commit under light load: one to a few messages)
 that was most of the write. Tables given fewer than `COPY_FROM` rows are therefore written together, each
-with one prepared INSERT run for all its rows, in one pipeline: one round trip for all of them.
+with one prepared INSERT run for all its rows, in one pipeline: one round trip for all of them (`_steps`).
 """
 
 from __future__ import annotations
@@ -68,61 +68,55 @@ class _Write:
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert `rows` (dicts by column key) into `table` in the order given."""
-    insert_tables(session, [(table, rows)])
+    write(session, rows=[(table, rows)])
 
 
-def insert_tables(session: Session, batches: Sequence[tuple[Table, Sequence[dict[str, Any]]]]) -> None:
-    """Insert each batch of rows (dicts by column key) into its table, the batches in the order given."""
-    batches = [(table, rows) for table, rows in batches if rows]
-    if not batches:
-        return
+def write(
+    session: Session,
+    objects: Sequence[Sequence[Any]] = (),
+    rows: Sequence[tuple[Table, Sequence[dict[str, Any]]]] = (),
+) -> list[Any]:
+    """Write, in this order, each group of `objects` (pending ORM objects of one mapped class that already
+    carry their primary key), made persistent in `session`, and each batch of `rows` (dicts by column key)
+    into its table. Returns the objects not taken (no primary key yet), left to the unit of work; on
+    databases other than PostgreSQL no object is taken, and the rows go in with one executemany a table."""
+    rows = [(table, batch) for table, batch in rows if batch]
     if session.get_bind().dialect.name != "postgresql":
-        for table, rows in batches:
-            session.execute(insert(table), list(rows))
-        return
-    writes = []
-    for table, rows in batches:
-        keys: dict[str, None] = {}
-        for row in rows:
-            keys.update(dict.fromkeys(row))
-        columns = [table.c[key] for key in keys]
-        writes.append(_Write(table, columns, _from_dicts(rows, columns), len(rows)))
-    _write(session, writes)
-
-
-def insert_new(session: Session, *groups: Sequence[Any]) -> list[Any]:
-    """Write pending ORM objects that already carry their primary key, each group of one mapped class, the
-    groups in the order given, and make them persistent in `session`. Returns the objects it did not take
-    (no primary key yet): the caller leaves those to the unit of work. On databases other than PostgreSQL
-    nothing is taken."""
-    if session.get_bind().dialect.name != "postgresql":
-        return [o for objects in groups for o in objects]
+        for table, batch in rows:
+            session.execute(insert(table), list(batch))
+        return [o for group in objects for o in group]
     left: list[Any] = []
     writes: list[_Write] = []
-    ready_all: list[Any] = []
-    for objects in groups:
-        if not objects:
+    taken: list[Any] = []
+    for group in objects:
+        if not group:
             continue
-        table: Table = type(objects[0]).__table__
-        primary = [c.key for c in table.primary_key.columns]
-        ready = [o for o in objects if all(getattr(o, key) is not None for key in primary)]
-        taken = {id(o) for o in ready}
-        left.extend(o for o in objects if id(o) not in taken)
+        mapped: Table = type(group[0]).__table__
+        primary = [c.key for c in mapped.primary_key.columns]
+        ready = [o for o in group if all(getattr(o, key) is not None for key in primary)]
+        ids = {id(o) for o in ready}
+        left.extend(o for o in group if id(o) not in ids)
         if not ready:
             continue
-        columns = list(table.columns)
+        columns = list(mapped.columns)
         for column in columns:  # what the unit of work would have filled in: the scalar default, else NULL
             default = _default(column)  # (every column set, so none is left expired after the attach below)
             for obj in ready:
                 if column.key not in obj.__dict__:
                     setattr(obj, column.key, default)
-        writes.append(_Write(table, columns, _from_objects(ready, columns), len(ready)))
-        ready_all.extend(ready)
+        writes.append(_Write(mapped, columns, _from_objects(ready, columns), len(ready)))
+        taken.extend(ready)
+    for table, batch in rows:
+        keys: dict[str, None] = {}
+        for row in batch:
+            keys.update(dict.fromkeys(row))
+        columns = [table.c[key] for key in keys]
+        writes.append(_Write(table, columns, _from_dicts(batch, columns), len(batch)))
     _write(session, writes)
     # what a flush does after its INSERT: identity keys set, attribute state committed, the rows moved from
     # the session's new objects to its identity map and kept for a rollback to undo
-    if ready_all:
-        session._register_persistent({inspect(obj) for obj in ready_all})
+    if taken:
+        session._register_persistent({inspect(obj) for obj in taken})
     return left
 
 
@@ -138,19 +132,18 @@ def _from_objects(objects: Sequence[Any], columns: Sequence[Column[Any]]) -> Ite
 
 
 def _write(session: Session, writes: Sequence[_Write]) -> None:
-    """The writes on PostgreSQL: the small ones first, in one pipeline (run in order), then COPY for the
-    large ones in order; or, when a small write refers to a table a large one before it writes, everything
-    copied in order."""
+    """The writes on PostgreSQL: COPY for the large ones, pipelines for the small ones (`_steps`)."""
+    if not writes:
+        return
     dialect = session.get_bind().dialect
     driver = session.connection().connection.driver_connection
     assert driver is not None
-    small = [w for w in writes if w.rows < COPY_FROM]
-    large = [w for w in writes if w.rows >= COPY_FROM]
-    if small and large and not _may_go_first(writes):
-        small, large = [], list(writes)
-    if small:
+    for step in _steps(writes):
+        if isinstance(step, _Write):
+            _copy(driver, dialect, step)
+            continue
         with driver.pipeline(), driver.cursor() as cursor:
-            for w in small:
+            for w in step:
                 processors = _processors(w.columns, dialect)
                 names = ", ".join(f'"{c.name}"' for c in w.columns)
                 marks = ", ".join(["%s"] * len(w.columns))
@@ -161,20 +154,30 @@ def _write(session: Session, writes: Sequence[_Write]) -> None:
                         for row in w.values
                     ],
                 )
-    for w in large:
-        _copy(driver, dialect, w)
 
 
-def _may_go_first(writes: Sequence[_Write]) -> bool:
-    """Whether the small writes may all run before the large ones: no small write refers to a table that a
-    large write before it writes (those rows would not be there yet)."""
-    for i, write in enumerate(writes):
-        if write.rows >= COPY_FROM:
-            continue
+def _steps(writes: Sequence[_Write]) -> list[_Write | list[_Write]]:
+    """The writes as steps: a large write alone (a COPY), small ones together (a pipeline, run in order).
+
+    Every small write goes into the first pipeline unless it refers to a table written by a write before it
+    that is not in that pipeline; the others keep their order. So a row still goes in after the rows it
+    refers to, and a chunk's writes usually take one pipeline and a COPY for each large table."""
+    first: list[_Write] = []
+    steps: list[_Write | list[_Write]] = [first]
+    late: set[Table] = set()
+    for write in writes:
         referred = {fk.column.table for fk in write.table.foreign_keys}
-        if any(earlier.rows >= COPY_FROM and earlier.table in referred for earlier in writes[:i]):
-            return False
-    return True
+        if write.rows < COPY_FROM and not referred & late:
+            first.append(write)
+            continue
+        late.add(write.table)
+        if write.rows >= COPY_FROM:
+            steps.append(write)
+        elif isinstance(steps[-1], list) and steps[-1] is not first:
+            steps[-1].append(write)
+        else:
+            steps.append([write])
+    return [step for step in steps if step]
 
 
 def _processors(columns: Sequence[Column[Any]], dialect: Any) -> list[Processor]:
