@@ -15,7 +15,7 @@ inserted, so later changes to them are ordinary UPDATEs and the unit of work nev
 A COPY costs two round trips and a statement the server parses afresh, whatever its size: for the few rows
 a table gets from a small chunk (an HTTP server's group commit under light load: one to a few messages)
 that was most of the write. Tables given fewer than `COPY_FROM` rows are therefore written together, each
-with one prepared INSERT run for all its rows, in one pipeline: one round trip for all of them (`_steps`).
+with one multi-row INSERT, in one pipeline: one round trip for all of them (`_steps`).
 """
 
 from __future__ import annotations
@@ -146,13 +146,16 @@ def _write(session: Session, writes: Sequence[_Write]) -> None:
             for w in step:
                 processors = _processors(w.columns, dialect)
                 names = ", ".join(f'"{c.name}"' for c in w.columns)
-                marks = ", ".join(["%s"] * len(w.columns))
-                cursor.executemany(
-                    f'INSERT INTO "{w.table.name}" ({names}) VALUES ({marks})',
-                    [
-                        [v if p is None else p(v) for p, v in zip(processors, row, strict=True)]
-                        for row in w.values
-                    ],
+                row = "(" + ", ".join(["%s"] * len(w.columns)) + ")"
+                values = [
+                    v if p is None else p(v) for r in w.values for p, v in zip(processors, r, strict=True)
+                ]
+                # one statement for all the rows (an executemany pays psycopg's per-statement work on each),
+                # not prepared: its text changes with the number of rows
+                cursor.execute(
+                    f'INSERT INTO "{w.table.name}" ({names}) VALUES {", ".join([row] * w.rows)}',
+                    values,
+                    prepare=False,
                 )
 
 
