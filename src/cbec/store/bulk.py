@@ -20,6 +20,7 @@ with one multi-row INSERT, in one pipeline: one round trip for all of them (`_st
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -135,6 +136,8 @@ def _write(session: Session, writes: Sequence[_Write]) -> None:
     """The writes on PostgreSQL: COPY for the large ones, pipelines for the small ones (`_steps`)."""
     if not writes:
         return
+    from psycopg import RawCursor
+
     dialect = session.get_bind().dialect
     driver = session.connection().connection.driver_connection
     assert driver is not None
@@ -142,21 +145,28 @@ def _write(session: Session, writes: Sequence[_Write]) -> None:
         if isinstance(step, _Write):
             _copy(driver, dialect, step)
             continue
-        with driver.pipeline(), driver.cursor() as cursor:
+        with driver.pipeline(), RawCursor(driver) as cursor:
             for w in step:
                 processors = _processors(w.columns, dialect)
-                names = ", ".join(f'"{c.name}"' for c in w.columns)
-                row = "(" + ", ".join(["%s"] * len(w.columns)) + ")"
                 values = [
                     v if p is None else p(v) for r in w.values for p, v in zip(processors, r, strict=True)
                 ]
-                # one statement for all the rows (an executemany pays psycopg's per-statement work on each),
-                # not prepared: its text changes with the number of rows
-                cursor.execute(
-                    f'INSERT INTO "{w.table.name}" ({names}) VALUES {", ".join([row] * w.rows)}',
-                    values,
-                    prepare=False,
-                )
+                names = tuple(c.name for c in w.columns)
+                # not prepared: the statement's text changes with the number of rows
+                cursor.execute(_insert_values(w.table.name, names, w.rows), values, prepare=False)
+
+
+@functools.lru_cache(maxsize=512)
+def _insert_values(table: str, columns: tuple[str, ...], rows: int) -> str:
+    """One INSERT for `rows` rows, with PostgreSQL's own placeholders: an executemany pays psycopg's
+    per-statement work on every row, and a query with psycopg's placeholders is parsed again on every
+    execution once it has more than a few dozen parameters."""
+    width = len(columns)
+    values = ", ".join(
+        "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(rows)
+    )
+    names = ", ".join(f'"{c}"' for c in columns)
+    return f'INSERT INTO "{table}" ({names}) VALUES {values}'
 
 
 def _steps(writes: Sequence[_Write]) -> list[_Write | list[_Write]]:
