@@ -856,7 +856,8 @@ class _GroupCommit:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.turn = threading.Condition()
+        #: guards the queue and the count of leaders; each waiting call has a condition of its own on it
+        self.lock = threading.Lock()
         self.waiting: list[_Ticket] = []
         self.leaders = 0
         sqlite = engine.store.engine.dialect.name == "sqlite"
@@ -872,29 +873,39 @@ class _GroupCommit:
     def submit_all(self, items: Sequence[Intake]) -> list[IngestResult | Exception]:
         """Queue `items` together, in their order (so one chunk takes them all), and wait until each has
         its outcome: led by this thread while some are still queued and a leader's place is free, else by
-        another leader."""
-        tickets = [_Ticket(item) for item in items]
-        with self.turn:
+        another leader.
+
+        Each call waits on a condition of its own, woken when a chunk answered or requeued one of its items
+        or, for the call whose item is first in the queue, when a leader's place came free: one condition
+        for every thread woke them all after each chunk, to find most of them with nothing to do."""
+        turn = threading.Condition(self.lock)
+        tickets = [_Ticket(item, turn) for item in items]
+        with self.lock:
             self.waiting.extend(tickets)
         while True:
-            with self.turn:
+            with self.lock:
                 while not _done(tickets) and not (self.leaders < self.most and _queued(tickets)):
-                    self.turn.wait()
+                    turn.wait()
                 if _done(tickets):
                     return _outcomes(tickets)
                 self.leaders += 1
+            batch: list[_Ticket] = []
             try:
                 if self.wait:
                     time.sleep(self.wait)  # the others queue behind a leader, so they join this chunk
-                with self.turn:
+                with self.lock:
                     batch, self.waiting = self.waiting, []
                     for ticket in batch:
                         ticket.taken = True
                 self.take(batch)
             finally:
-                with self.turn:
+                with self.lock:
                     self.leaders -= 1
-                    self.turn.notify_all()
+                    woken = {id(t.turn): t.turn for t in batch if t.turn is not None}
+                    if self.waiting and (first := self.waiting[0].turn) is not None:
+                        woken[id(first)] = first  # to lead the next chunk
+                    for waiting in woken.values():
+                        waiting.notify()
 
     def take(self, batch: list[_Ticket]) -> None:
         """Admit and ingest `batch` as one chunk (`Engine._many`, whose transaction runs the admission
@@ -907,7 +918,7 @@ class _GroupCommit:
         except Exception as exc:  # reading failed before any transaction: everyone gets the error
             outcomes = [exc] * len(batch)
         again: list[_Ticket] = []
-        with self.turn:
+        with self.lock:
             for waiting, outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, LeftOut):
                     waiting.taken = False
@@ -991,6 +1002,8 @@ def _prepare(admissions: Sequence[Admission | None], session: Session) -> None:
 @dataclass
 class _Ticket:
     item: Intake
+    #: the condition its caller waits on (None: taken outside group commit's queue, `ingest_each`)
+    turn: threading.Condition | None = None
     outcome: IngestResult | Exception | None = None
     #: a leader has taken it into its chunk
     taken: bool = False
