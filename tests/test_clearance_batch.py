@@ -356,6 +356,52 @@ def test_the_preload_probes_its_document_indexes_without_statistics() -> None:
             assert "Seq Scan on documents" not in plan and "Bitmap Heap Scan on documents" not in plan, plan
 
 
+def test_a_large_document_question_runs_without_parallel_workers() -> None:
+    """With a few hundred keys the planner gave the chunk's document question parallel workers, which took
+    longer to start than the probes took; a chunk that asks that many keys keeps its transaction serial
+    (PostgreSQL), a small one changes nothing."""
+    from sqlalchemy import text
+
+    from cbec.clearance import service, unit
+    from cbec.store import bulk
+    from store_fixtures import pg_store
+
+    def plan(session: Any, asked: dict[Any, set[tuple[str, str]]]) -> str:
+        values: dict[str, object] = {}
+        for question in (service.BY_KEY, service.BY_ORDER, service.BY_WAYBILL):
+            keys = question.keys(asked.get(question, set()))
+            values.update(bulk.keys_values("postgresql", keys, question.name, arity=question.arity))
+        statement = service._preload_statements("postgresql").documents
+        compiled = statement.compile(dialect=session.get_bind().dialect)
+        explained = session.connection().exec_driver_sql(
+            f"EXPLAIN {compiled.string}", compiled.construct_params(values)
+        )
+        return "\n".join(explained.scalars())
+
+    for store in pg_store():
+        with store.transaction() as session:
+            session.execute(text(_ONE_MESSAGE))
+            session.execute(text(_DOCUMENTS))
+            session.execute(text("ANALYZE documents"))
+        many = {
+            service.BY_KEY: {
+                (["order", "payment", "waybill", "list"][i % 4], f"K{i}") for i in range(1, 20000, 50)
+            },
+            service.BY_ORDER: {("E" + str(i % 50), "O" + str(i // 4)) for i in range(1, 20000, 50)},
+            service.BY_WAYBILL: {("L" + str(i % 7), "W" + str(i // 4)) for i in range(1, 20000, 50)},
+        }
+        with store.transaction() as session:
+            setting = "SHOW max_parallel_workers_per_gather"
+            default = session.execute(text(setting)).scalar_one()
+            service._add_documents(session, unit.ChunkIndex(), {service.BY_KEY: {("order", "K4")}}, set())
+            assert session.execute(text(setting)).scalar_one() == default  # a small question: as it was
+            service._add_documents(session, unit.ChunkIndex(), many, set())
+            assert session.execute(text(setting)).scalar_one() == "0"
+            assert "Gather" not in plan(session, many)
+        with store.transaction() as session:  # only for that transaction
+            assert session.execute(text(setting)).scalar_one() == default
+
+
 def test_the_preload_question_finds_documents_by_each_key(store: Store) -> None:
     """The one statement of the chunk's question about documents finds exactly the current documents of the
     right kinds that one of its parts names, whichever parts are given keys, on either database."""

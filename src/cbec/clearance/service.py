@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, union_all
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, defer
 
 from cbec.access import node_parties
@@ -1235,6 +1236,11 @@ def _waiting_lists(
     return list(waiting.values())
 
 
+#: from this many keys a chunk's document question is kept from parallel workers, for its transaction
+_SERIAL_FROM_KEYS = 32
+_SERIAL = sql_text("SET LOCAL max_parallel_workers_per_gather = 0")
+
+
 def _add_documents(
     session: Session,
     index: unit.ChunkIndex,
@@ -1247,9 +1253,15 @@ def _add_documents(
         return
     dialect = session.get_bind().dialect.name
     values: dict[str, Any] = {}
+    count = 0
     for question in (BY_KEY, BY_ORDER, BY_WAYBILL):
         keys = question.keys(asked.get(question, ()))
+        count += len(keys)
         values.update(bulk.keys_values(dialect, keys, question.name, arity=question.arity))
+    if dialect == "postgresql" and count >= _SERIAL_FROM_KEYS:
+        # with a few hundred keys the planner runs the three probes in parallel workers: a few milliseconds
+        # of work then waited 30 ms for the workers to start, on a machine whose cores intake keeps busy
+        session.execute(_SERIAL)
     statement = _preload_statements(dialect).documents
     for found in session.scalars(statement, values):
         if found.id not in seen:
@@ -1286,8 +1298,6 @@ def _allocate(session: Session, counts: dict[str, int]) -> dict[str, list[int]]:
     PostgreSQL: taken from the tables' sequences in one statement (ids left unused are a gap, as a
     rolled-back insert leaves one). SQLite: the ids it would give itself (max + 1 …): the chunk holds the
     write lock, so nobody else inserts meanwhile."""
-    from sqlalchemy import text as sql
-
     wanted = {table: count for table, count in counts.items() if count > 0}
     ids: dict[str, list[int]] = {table: [] for table in counts}
     dialect = session.get_bind().dialect.name
@@ -1299,7 +1309,7 @@ def _allocate(session: Session, counts: dict[str, int]) -> dict[str, list[int]]:
         return {table: sorted(found, reverse=True) for table, found in ids.items()}
     session.flush()
     for table, count in wanted.items():
-        top = session.scalar(sql(f"SELECT coalesce(max(id), 0) FROM {table}")) or 0
+        top = session.scalar(sql_text(f"SELECT coalesce(max(id), 0) FROM {table}")) or 0
         ids[table] = list(range(top + count, top, -1))
     return ids
 
@@ -1307,9 +1317,7 @@ def _allocate(session: Session, counts: dict[str, int]) -> dict[str, list[int]]:
 @functools.cache
 def _nextval(tables: tuple[str, ...]) -> Any:
     """One statement for the next ids of several tables: (table, id) rows, `:<table>` of each."""
-    from sqlalchemy import text as sql
-
-    return sql(
+    return sql_text(
         " UNION ALL ".join(
             f"SELECT '{t}', nextval(pg_get_serial_sequence('{t}', 'id')) FROM generate_series(1, :{t})"
             for t in tables
