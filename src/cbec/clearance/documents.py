@@ -108,6 +108,11 @@ def _secret() -> bytes:
     return _SECRET
 
 
+def buyer_id_number(kind: Kind, head: Node) -> str | None:
+    """The ID number of the buyer a document names: the payer's on a payment, else its buyerIdNumber."""
+    return text(head, "payerIdNumber" if kind.name == "payment" else "buyerIdNumber")
+
+
 def buyer_key(id_number: str | None) -> str | None:
     """HMAC-SHA256 of a normalized ID number: the quota ledger's key (ARCHITECTURE.md, personal data)."""
     if not id_number:

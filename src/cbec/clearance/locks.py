@@ -31,7 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cbec.ceb.model import Message
-from cbec.clearance.documents import KINDS, buyer_key, head_of
+from cbec.clearance.documents import KINDS, buyer_id_number, buyer_key, head_of
 from cbec.clearance.documents import text as field
 
 #: the kinds keyed by their orderNo, and those keyed by their waybill (as `unit.BY_WAYBILL`)
@@ -62,8 +62,8 @@ def message_keys(message: Message) -> set[int]:
     return keys
 
 
-#: the field naming the buyer whose yearly quota a document's decision may draw on, by kind
-_BUYER_FIELD = {"order": "buyerIdNumber", "payment": "payerIdNumber", "list": "buyerIdNumber"}
+#: the kinds whose decision may draw on the yearly quota of the buyer they name
+_BUYER_KINDS = frozenset({"order", "payment", "list"})
 
 
 def buyer_keys(message: Message) -> set[int]:
@@ -73,10 +73,10 @@ def buyer_keys(message: Message) -> set[int]:
     own locks, and a waybill, which names no buyer, may still wait on those."""
     keys: set[int] = set()
     kind = KINDS.get(message.code)
-    if kind is None or kind.name not in _BUYER_FIELD:
+    if kind is None or kind.name not in _BUYER_KINDS:
         return keys
     for document in message.documents:
-        if buyer := buyer_key(field(head_of(kind, document), _BUYER_FIELD[kind.name])):
+        if buyer := buyer_key(buyer_id_number(kind, head_of(kind, document))):
             keys.add(_key("buyer", buyer))
     return keys
 

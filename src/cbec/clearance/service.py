@@ -42,7 +42,16 @@ from cbec.ceb.receipts import (
 )
 from cbec.ceb.render import render
 from cbec.clearance import decide, locks, stock, unit
-from cbec.clearance.documents import KINDS, Kind, business_key, buyer_key, decimal, head_of, text
+from cbec.clearance.documents import (
+    KINDS,
+    Kind,
+    business_key,
+    buyer_id_number,
+    buyer_key,
+    decimal,
+    head_of,
+    text,
+)
 from cbec.clearance.reasons import Reason
 from cbec.store import bulk
 from cbec.store.db import Store
@@ -617,7 +626,6 @@ class Engine:
             "payment": decimal(head, "amountPaid"),
             "list": None,
         }.get(kind.name)
-        id_field = "payerIdNumber" if kind.name == "payment" else "buyerIdNumber"
         stored = bulk.new_object(
             DocumentRow,
             kind=kind.name,
@@ -637,7 +645,7 @@ class Engine:
             pay_transaction_id=text(head, "payTransactionId"),
             invt_no=text(head, "invtNo") if kind.name in ("cancel", "refund") else None,
             cop_no=text(head, "copNo"),
-            buyer_key=buyer_key(text(head, id_field)),
+            buyer_key=buyer_key(buyer_id_number(kind, head)),
             trade_mode=text(head, "tradeMode"),
             amount=amount,
             body=jsonform.node_to_json(document),
@@ -902,10 +910,10 @@ class _GroupCommit:
             finally:
                 with self.lock:
                     self.leaders -= 1
-                    woken = {id(t.turn): t.turn for t in batch if t.turn is not None}
+                    woken = {t.turn for t in batch if t.turn is not None}
                     if self.waiting and (first := self.waiting[0].turn) is not None:
-                        woken[id(first)] = first  # to lead the next chunk
-                    for waiting in woken.values():
+                        woken.add(first)  # to lead the next chunk
+                    for waiting in woken:
                         waiting.notify()
 
     def take(self, batch: list[_Ticket]) -> None:

@@ -9,7 +9,7 @@ Values go through each column's SQLAlchemy bind processor first, so a row is sto
 normalized to UTC by `UtcDateTime`). SQLite's executemany is already a C loop: it stays.
 
 `write` does the same for new ORM objects that were given their primary key up front (ids allocated
-for a chunk): written with COPY, then registered as persistent exactly as a flush registers what it
+for a chunk): written the same way, then registered as persistent exactly as a flush registers what it
 inserted, so later changes to them are ordinary UPDATEs and the unit of work never inserts them again.
 
 A COPY costs two round trips and a statement the server parses afresh, whatever its size: for the few rows
